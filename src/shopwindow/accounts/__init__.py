@@ -1,0 +1,1 @@
+"""Accounts, sign-in sessions, OAuth 2 clients and tokens, profiles."""

@@ -1,0 +1,67 @@
+"""Application factory: settings, database, job runner, routers, middleware, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from shopwindow import __version__
+from shopwindow.config import Settings, get_settings
+from shopwindow.db.engine import Database
+from shopwindow.jobs import runtime as jobs
+from shopwindow.media.storage import FileStorage, configure_storage
+from shopwindow.web import errors
+from shopwindow.web.deps import RateLimits
+from shopwindow.web.middleware import SecurityHeadersMiddleware
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """Build the ASGI app for the given settings."""
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url)
+    configure_storage(FileStorage(settings.data_dir / "media"))
+    jobs.configure(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.jobs_mode == "thread":
+            jobs.start_embedded()
+        try:
+            yield
+        finally:
+            if settings.jobs_mode == "thread":
+                jobs.stop_embedded()
+
+    app = FastAPI(
+        title="shopwindow",
+        version=__version__,
+        description="Interest-driven social commerce platform. Mastodon-compatible client "
+        "API under /api/v1 and /api/v2; platform APIs under /api/sw/v1.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.rate_limits = RateLimits(settings.redis_url)
+    errors.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    from shopwindow.web import health, media_files
+    from shopwindow.web.mastodon import router as mastodon_router
+    from shopwindow.web.oauth import router as oauth_router
+    from shopwindow.web.pages import router as pages_router
+
+    app.include_router(health.router)
+    app.include_router(oauth_router)
+    app.include_router(mastodon_router)
+    app.include_router(media_files.router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

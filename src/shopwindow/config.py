@@ -1,0 +1,68 @@
+"""Settings from the environment / .env (prefix SHOPWINDOW_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All runtime configuration of one shopwindow process."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPWINDOW_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/shopwindow.db"
+    redis_url: str | None = None
+    data_dir: Path = Path("./var/data")
+    secret_key: str = "dev-insecure-change-me"
+    base_url: str = "http://127.0.0.1:8000"
+    instance_title: str = "shopwindow"
+    instance_description: str = "Interest-driven social commerce: creators recommend, fans discover."
+    contact_email: str = "operator@shopwindow.local"
+    # Registration: open without e-mail confirmation by default (demo); production may require it.
+    registrations_open: bool = True
+    registration_requires_confirmation: bool = False
+    # Accounts with more followers than this are not fanned out on write; their posts are
+    # merged into followers' home timelines at read time (see docs/timelines.md).
+    fanout_max_followers: int = 10_000
+    home_timeline_size: int = 800
+    # Rate limits ("limits" library notation).
+    signup_rate_limit: str = "10/hour"
+    signin_rate_limit: str = "20/minute"
+    api_write_rate_limit: str = "300/5minute"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_post_chars: int = 2000
+    # Job runner: "thread" runs the huey consumer inside the web process (demo/embedded),
+    # "external" expects `shopwindow worker`, "immediate" runs jobs synchronously (tests).
+    jobs_mode: Literal["thread", "external", "immediate"] = "thread"
+    password_time_cost: int = 3
+    password_memory_cost: int = 65536
+    session_max_age: int = 14 * 24 * 3600
+    cookie_secure: bool = False
+    default_locale: str = "en"
+    log_level: str = "INFO"
+    environment: Literal["development", "production", "test"] = "development"
+    demo_creators: int = Field(default=20)
+    demo_fans: int = Field(default=200)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql") or v.startswith("postgres")):
+            raise ValueError("database_url must be sqlite:///path or postgresql://user@host/db")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings (cached)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Job runner (huey) and the event handlers of every domain."""

@@ -1,0 +1,152 @@
+"""Job runner built on huey.
+
+Embedded: SqliteHuey (a file next to the database) consumed by threads inside the web
+process. Production: RedisHuey with blocking pops, consumed by `shopwindow worker`
+processes. Tests: immediate mode (jobs run synchronously after commit). See
+docs/adr/0002-job-runner.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+from sqlalchemy import delete, select, update
+
+from shopwindow.config import Settings
+from shopwindow.core.clock import utcnow
+from shopwindow.db.engine import Database
+from shopwindow.db.uow import unit_of_work
+from shopwindow.outbox import events as outbox
+from shopwindow.outbox.events import DomainEvent, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+
+class _Runtime:
+    db: Database | None = None
+    huey: Huey | None = None
+    settings: Settings | None = None
+    run_handler: Any = None
+    consumer: Consumer | None = None
+
+
+rt = _Runtime()
+
+
+def get_db() -> Database:
+    assert rt.db is not None, "jobs.runtime.configure() was not called"
+    return rt.db
+
+
+def _build_huey(settings: Settings) -> Huey:
+    if settings.jobs_mode == "immediate":
+        return MemoryHuey("shopwindow", immediate=True)
+    if settings.redis_url:
+        return RedisHuey("shopwindow", url=settings.redis_url, blocking=True, read_timeout=1)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("shopwindow", filename=str(settings.data_dir / "jobs.db"))
+
+
+def configure(settings: Settings, db: Database) -> Huey:
+    """Build the huey instance, register tasks, and install the outbox publisher."""
+    from shopwindow.jobs import handlers  # noqa: F401  (registers subscribers)
+
+    rt.db, rt.settings = db, settings
+    huey = _build_huey(settings)
+    rt.huey = huey
+
+    @huey.task(retries=8, retry_delay=1, name="run_handler")
+    def run_handler(handler_name: str, event_id: int) -> None:
+        _run_handler(handler_name, event_id)
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_outbox")
+    def sweep() -> None:
+        sweep_outbox()
+
+    @huey.periodic_task(crontab(minute="17", hour="*"), name="prune_outbox")
+    def prune() -> None:
+        prune_outbox()
+
+    rt.run_handler = run_handler
+    outbox.set_publisher(publish)
+    return huey
+
+
+def _run_handler(handler_name: str, event_id: int) -> None:
+    fn = outbox.all_handlers().get(handler_name)
+    if fn is None:
+        log.warning("no handler %s", handler_name)
+        return
+    with unit_of_work(get_db()) as s:
+        row = s.get(OutboxEvent, event_id)
+        if row is None:
+            return  # pruned: treat as done (jobs take ids; a missing row is done)
+        fn(s, DomainEvent(row.id, row.type, dict(row.payload)))
+
+
+def publish(events: list[DomainEvent]) -> None:
+    """Enqueue one job per (event, durable handler), then mark the events dispatched."""
+    if rt.run_handler is None:
+        return
+    for ev in events:
+        for name in outbox.handlers_for(ev.type):
+            rt.run_handler(name, ev.id)
+    with unit_of_work(get_db()) as s:
+        s.execute(update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
+                  .values(dispatched_at=utcnow()))
+
+
+def sweep_outbox(older_than: timedelta = timedelta(seconds=30)) -> int:
+    """Re-publish events committed but never dispatched (process died in between)."""
+    with unit_of_work(get_db(), write=False) as s:
+        rows = list(s.scalars(select(OutboxEvent).where(
+            OutboxEvent.dispatched_at.is_(None),
+            OutboxEvent.created_at < utcnow() - older_than).order_by(OutboxEvent.id).limit(1000)))
+        evs = [DomainEvent(r.id, r.type, dict(r.payload)) for r in rows]
+    if evs:
+        publish(evs)
+    return len(evs)
+
+
+def prune_outbox(keep: timedelta = timedelta(days=7)) -> None:
+    with unit_of_work(get_db()) as s:
+        s.execute(delete(OutboxEvent).where(OutboxEvent.dispatched_at.is_not(None),
+                                            OutboxEvent.created_at < utcnow() - keep))
+
+
+class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    def _set_signal_handlers(self) -> None:
+        # Inside the web process the server owns the signals.
+        return None
+
+
+def start_embedded(workers: int = 2) -> None:
+    """Run the consumer on threads inside this process (demo / embedded mode)."""
+    assert rt.huey is not None
+    rt.consumer = _EmbeddedConsumer(rt.huey, workers=workers, worker_type="thread",
+                                    periodic=True, initial_delay=0.05, backoff=1.2,
+                                    max_delay=0.5, check_worker_health=False)
+    rt.consumer.start()
+
+
+def stop_embedded() -> None:
+    if rt.consumer is not None:
+        rt.consumer.stop(graceful=True)
+        rt.consumer = None
+
+
+def run_worker(workers: int = 2) -> None:
+    """`shopwindow worker`: a blocking consumer process."""
+    assert rt.huey is not None
+    Consumer(rt.huey, workers=workers, worker_type="thread", periodic=True,
+             initial_delay=0.05, backoff=1.2, max_delay=1.0).run()
+
+
+def enqueue(fn: Callable[..., Any], *args: Any) -> None:
+    """Run a registered task (used by CLI maintenance commands)."""
+    fn(*args)

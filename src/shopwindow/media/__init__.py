@@ -1,0 +1,1 @@
+"""Uploaded images: validation by content, resize, thumbnails, EXIF stripped, storage."""

@@ -1,0 +1,1 @@
+"""Notifications: follow, like, reply, mention, repost."""

@@ -1,0 +1,21 @@
+"""Transactional outbox: domain events written with the change, published after commit."""
+
+from shopwindow.outbox.events import (
+    DomainEvent,
+    OutboxEvent,
+    emit,
+    handlers_for,
+    set_publisher,
+    subscribe,
+    subscribe_live,
+)
+
+__all__ = [
+    "DomainEvent",
+    "OutboxEvent",
+    "emit",
+    "handlers_for",
+    "set_publisher",
+    "subscribe",
+    "subscribe_live",
+]

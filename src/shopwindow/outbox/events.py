@@ -1,0 +1,129 @@
+"""Outbox table, `emit`, and the subscriber registry.
+
+`emit` adds a row in the caller's transaction, so an event exists if and only if the
+change that caused it was committed. After commit the publisher (set by the process: the
+job runner enqueues one job per durable subscriber) and live in-process subscribers (SSE,
+caches) are called with the event. Durable subscribers must be idempotent: the sweeper
+re-publishes events whose dispatch was not recorded (crash between commit and enqueue).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shopwindow.core.clock import utcnow
+from shopwindow.core.ids import new_id
+from shopwindow.db.base import Base, UTCDateTime
+from shopwindow.db.uow import after_commit
+
+log = logging.getLogger(__name__)
+
+
+class OutboxEvent(Base):
+    """One domain event, stored in the same transaction as the change."""
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_outbox_event_pending", "dispatched_at", "id"),)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """What subscribers receive."""
+
+    id: int
+    type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Session, DomainEvent], None]
+LiveHandler = Callable[[DomainEvent], None]
+
+_durable: dict[str, dict[str, Handler]] = defaultdict(dict)
+_live: dict[str, list[LiveHandler]] = defaultdict(list)
+_publisher: Callable[[list[DomainEvent]], None] | None = None
+
+
+def subscribe(event_type: str, name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register an idempotent durable handler `fn(session, event)` run by the job runner."""
+
+    def deco(fn: Handler) -> Handler:
+        _durable[event_type][name or f"{fn.__module__}.{fn.__qualname__}"] = fn
+        return fn
+
+    return deco
+
+
+def subscribe_live(event_type: str, fn: LiveHandler) -> None:
+    """Register an in-process, best-effort handler called right after commit."""
+    _live[event_type].append(fn)
+
+
+def handlers_for(event_type: str) -> dict[str, Handler]:
+    """Durable handlers registered for an event type, by name."""
+    return dict(_durable.get(event_type, {}))
+
+
+def all_handlers() -> dict[str, Handler]:
+    """Every durable handler by name."""
+    out: dict[str, Handler] = {}
+    for hs in _durable.values():
+        out.update(hs)
+    return out
+
+
+def set_publisher(fn: Callable[[list[DomainEvent]], None] | None) -> None:
+    """Install the process's publisher (the job runner's enqueue)."""
+    global _publisher
+    _publisher = fn
+
+
+def publish(events: list[DomainEvent]) -> None:
+    """Hand committed events to live subscribers and the publisher."""
+    for ev in events:
+        for fn in _live.get(ev.type, []) + _live.get("*", []):
+            try:
+                fn(ev)
+            except Exception:  # live subscribers are best effort
+                log.exception("live subscriber failed for %s", ev.type)
+    if _publisher is not None and events:
+        _publisher(events)
+
+
+def emit(session: Session, event_type: str, **payload: Any) -> DomainEvent:
+    """Record a domain event in the current transaction; publish it after commit."""
+    ev = DomainEvent(new_id(), event_type, payload)
+    session.add(
+        OutboxEvent(id=ev.id, type=event_type, payload=payload, created_at=utcnow())
+    )
+    pending: list[DomainEvent] | None = session.info.get("outbox_pending")
+    if pending is None:
+        pending = []
+        session.info["outbox_pending"] = pending
+
+        def _flush() -> None:
+            evs = session.info.pop("outbox_pending", [])
+            publish(evs)
+
+        after_commit(session, _flush)
+    pending.append(ev)
+    return ev
+
+
+def emitted(session: Session) -> list[DomainEvent]:
+    """Events emitted in the session's open transaction (for tests)."""
+    return list(session.info.get("outbox_pending", []))

@@ -1,0 +1,10 @@
+"""Imports every domain's tables so the metadata is complete (migrations, tests)."""
+
+from shopwindow.accounts import models as _accounts  # noqa: F401
+from shopwindow.db.base import Base
+from shopwindow.media import models as _media  # noqa: F401
+from shopwindow.notifications import models as _notifications  # noqa: F401
+from shopwindow.outbox import events as _outbox  # noqa: F401
+from shopwindow.social import models as _social  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""HTTP layer: dependencies, error mapping, templates, static files, API routers."""

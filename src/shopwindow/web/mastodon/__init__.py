@@ -1,0 +1,13 @@
+"""Mastodon-compatible client API (/api/v1, /api/v2).
+
+It is a façade over several domains (accounts, social, media, notifications), so it lives
+in the web layer rather than in one domain's api.py (docs/adr/0003-mastodon-facade.md).
+"""
+
+from fastapi import APIRouter
+
+from shopwindow.web.mastodon import accounts, apps, instance, statuses, timelines
+
+router = APIRouter()
+for _m in (instance, apps, accounts, statuses, timelines):
+    router.include_router(_m.router)
