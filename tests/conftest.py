@@ -35,6 +35,25 @@ _PG_PROBLEM = _pg_available()
 if ON_CI and _PG_PROBLEM:
     raise RuntimeError(f"CI=true but PostgreSQL at {PG_URL} is unreachable: {_PG_PROBLEM}")
 
+# Each test process gets its own PostgreSQL database (created on the configured server and
+# dropped at exit), so parallel runs never truncate each other's tables.
+PG_RUN_URL = PG_URL
+if not _PG_PROBLEM:
+    import atexit
+    import secrets
+
+    _dbname = f"sw_test_{os.getpid()}_{secrets.token_hex(3)}"
+    _admin = create_engine(driver_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with _admin.connect() as _c:
+        _c.execute(text(f'CREATE DATABASE "{_dbname}"'))
+    PG_RUN_URL = PG_URL.rsplit("/", 1)[0] + "/" + _dbname
+
+    @atexit.register
+    def _drop_pg_db() -> None:
+        with _admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{_dbname}" WITH (FORCE)'))
+        _admin.dispose()
+
 
 def pytest_report_header(config: Any) -> str:
     return (f"postgresql: {PG_URL} " + ("available" if not _PG_PROBLEM
@@ -73,7 +92,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         if _PG_PROBLEM:
             pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {_PG_PROBLEM}")
-        return PG_URL
+        return PG_RUN_URL
     return f"sqlite:///{tmp_path}/test.db"
 
 
