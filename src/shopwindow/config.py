@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     secret_key: str = "dev-insecure-change-me"
     base_url: str = "http://127.0.0.1:8000"
     instance_title: str = "shopwindow"
-    instance_description: str = "Interest-driven social commerce: creators recommend, fans discover."
+    instance_description: str = (
+        "Interest-driven social commerce: creators recommend, fans discover."
+    )
     contact_email: str = "operator@shopwindow.local"
     # Registration: open without e-mail confirmation by default (demo); production may require it.
     registrations_open: bool = True

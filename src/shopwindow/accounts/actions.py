@@ -78,7 +78,8 @@ def authenticate(session: Session, login: str, password: str) -> Account:
         )
     )
     if not verify_password(acct.password_hash if acct else None, password or ""):
-        raise Unauthorized("Wrong username/e-mail or password", field="password", rule="credentials")
+        raise Unauthorized("Wrong username/e-mail or password", field="password",
+                           rule="credentials")
     assert acct is not None
     return acct
 
@@ -141,12 +142,10 @@ def update_profile(session: Session, account: Account, **changes: Any) -> Accoun
             raise Invalid("Locale must be en or zh-CN", field=k, rule="enum")
         if k == "default_visibility" and v not in ("public", "private", "unlisted"):
             raise Invalid("Visibility must be public, unlisted or private", field=k, rule="enum")
-        if k == "languages":
-            if not isinstance(v, list) or len(v) > 10 or any(
-                not isinstance(x, str) or not (2 <= len(x) <= 8) for x in v
-            ):
-                raise Invalid("Languages must be a list of up to 10 language codes", field=k,
-                              rule="language_codes")
+        if k == "languages" and (not isinstance(v, list) or len(v) > 10 or any(
+                not isinstance(x, str) or not (2 <= len(x) <= 8) for x in v)):
+            raise Invalid("Languages must be a list of up to 10 language codes", field=k,
+                          rule="language_codes")
         setattr(account, k, v)
     session.flush()
     emit(session, "account.updated", account_id=account.id)
@@ -243,8 +242,9 @@ def _valid_redirect(u: str) -> bool:
         p = urlsplit(u)
     except ValueError:
         return False
-    return bool(p.scheme) and p.scheme not in ("javascript", "data", "vbscript") and not p.fragment \
-        and (p.scheme not in ("http", "https") or bool(p.netloc))
+    if not p.scheme or p.scheme in ("javascript", "data", "vbscript") or p.fragment:
+        return False
+    return p.scheme not in ("http", "https") or bool(p.netloc)
 
 
 def client_app(session: Session, client_id: str, client_secret: str | None) -> OAuthApp:
@@ -331,7 +331,9 @@ def exchange_code(
 ) -> NewToken:
     """Authorization-code grant: one use, same redirect URI, PKCE verified if challenged."""
     row = session.scalar(
-        select(OAuthCode).where(OAuthCode.code_hash == rules.hash_token(code or "")).with_for_update()
+        select(OAuthCode)
+        .where(OAuthCode.code_hash == rules.hash_token(code or ""))
+        .with_for_update()
     )
     now = utcnow()
     if row is None or row.app_id != app.id or row.used_at is not None or row.expires_at < now:

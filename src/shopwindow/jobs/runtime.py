@@ -119,7 +119,7 @@ def prune_outbox(keep: timedelta = timedelta(days=7)) -> None:
                                             OutboxEvent.created_at < utcnow() - keep))
 
 
-class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class _EmbeddedConsumer(Consumer):
     def _set_signal_handlers(self) -> None:
         # Inside the web process the server owns the signals.
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,3 +32,10 @@ def get_media(session: Session, media_id: int) -> MediaAttachment:
     if m is None:
         raise NotFound("Media not found", field="id", rule="exists")
     return m
+
+
+def has_media(post_id_col: Any) -> Any:
+    """SQL condition: the post (given by its id column) has at least one attachment."""
+    from sqlalchemy import exists
+
+    return exists().where(MediaAttachment.post_id == post_id_col)

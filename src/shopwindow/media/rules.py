@@ -45,9 +45,9 @@ def process_image(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedIm
                 raise Invalid("Image dimensions are too large", field="file",
                               rule=f"max_pixels:{max_pixels}")
             probe.verify()
-        with Image.open(io.BytesIO(raw)) as img:
-            img.seek(0)  # first frame of animations
-            img = ImageOps.exif_transpose(img) or img
+        with Image.open(io.BytesIO(raw)) as opened:
+            opened.seek(0)  # first frame of animations
+            img: Image.Image = ImageOps.exif_transpose(opened) or opened
             has_alpha = img.mode in ("RGBA", "LA", "P") and (
                 img.mode != "P" or "transparency" in img.info
             )

@@ -6,13 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shopwindow.core.errors import NotFound
 from shopwindow.core.pagination import Page
 from shopwindow.media import queries as media_q
-from shopwindow.media.models import MediaAttachment
 from shopwindow.social import rules
 from shopwindow.social.models import (
     AccountStats,
@@ -51,7 +50,9 @@ class Relationship:
     muting_notifications: bool = False
 
 
-def relationships(session: Session, viewer_id: int, target_ids: Sequence[int]) -> list[Relationship]:
+def relationships(
+    session: Session, viewer_id: int, target_ids: Sequence[int]
+) -> list[Relationship]:
     """Viewer's relationship to each target, in order."""
     ids = list(dict.fromkeys(target_ids))
     if not ids:
@@ -98,7 +99,7 @@ def follower_ids(session: Session, account_id: int) -> list[int]:
     return list(session.scalars(select(Follow.follower_id).where(Follow.followee_id == account_id)))
 
 
-def _paged(stmt: Select[Any], col: Any, page: Page) -> Select[Any]:
+def _paged(stmt: Any, col: Any, page: Page) -> Any:
     if page.max_id is not None:
         stmt = stmt.where(col < page.max_id)
     if page.since_id is not None:
@@ -207,7 +208,7 @@ def account_posts(
     if exclude_reblogs:
         stmt = stmt.where(Post.reblog_of_id.is_(None))
     if only_media:
-        stmt = stmt.where(exists().where(MediaAttachment.post_id == Post.id))
+        stmt = stmt.where(media_q.has_media(Post.id))
     if tagged:
         stmt = stmt.where(exists().where(PostTag.post_id == Post.id,
                                          PostTag.tag == rules.normalise_tag(tagged)))
@@ -220,7 +221,7 @@ def public_timeline(session: Session, viewer_id: int | None, page: Page, *,
     """Public originals and reposts, newest first, minus the viewer's hidden accounts."""
     stmt = select(Post).where(Post.visibility == "public", Post.deleted_at.is_(None))
     if only_media:
-        stmt = stmt.where(exists().where(MediaAttachment.post_id == Post.id))
+        stmt = stmt.where(media_q.has_media(Post.id))
     if viewer_id is not None:
         hidden = hidden_authors(session, viewer_id)
         if hidden:
@@ -318,7 +319,7 @@ class PostView:
 
     post: Post
     reblog: PostView | None = None
-    media: list[MediaAttachment] = field(default_factory=list)
+    media: list[Any] = field(default_factory=list)  # media attachments, in order
     tags: list[str] = field(default_factory=list)
     mention_ids: list[int] = field(default_factory=list)
     favourited: bool = False

@@ -24,11 +24,11 @@ SESSION_COOKIE = "sw_session"
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def db_session(request: Request) -> Iterator[Session]:

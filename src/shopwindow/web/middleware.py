@@ -10,7 +10,8 @@ _HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy",
      b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-     b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' http: https:"),
+     b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+     b"form-action 'self' http: https:"),
 ]
 
 
