@@ -14,8 +14,9 @@ from shopwindow.core.errors import Invalid
 VISIBILITIES = ("public", "unlisted", "private")
 MAX_MEDIA = 9
 
-# Latin-style #tag, and Weibo-style #话题# (may contain spaces, closed by a second #).
-_WEIBO_TAG = r"#(?P<wtag>[^#\n]{1,60}?)#"
+# Latin-style #tag, and Weibo-style #话题# (closed by a second #; must contain a CJK
+# character so "#a and #b" stays two Latin tags).
+_WEIBO_TAG = r"#(?P<wtag>(?=[^#\n]*[\u4e00-\u9fff])[^#\s][^#\n]{0,59}?)#"
 _LATIN_TAG = r"(?<![\w/&])#(?P<tag>[\w\u4e00-\u9fff]{1,100})"
 _MENTION = r"(?<![\w/])@(?P<mention>[A-Za-z0-9_]{1,30})(?![\w@])"
 _URL = r"(?P<url>https?://[^\s<>\"'\u3000-\u303f\uff00-\uffef]{1,2000})"
