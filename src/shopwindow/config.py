@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # Job runner: "thread" runs the huey consumer inside the web process (demo/embedded),
     # "external" expects `shopwindow worker`, "immediate" runs jobs synchronously (tests).
     jobs_mode: Literal["thread", "external", "immediate"] = "thread"
+    jobs_queue_name: str = "shopwindow"
     password_time_cost: int = 3
     password_memory_cost: int = 65536
     session_max_age: int = 14 * 24 * 3600

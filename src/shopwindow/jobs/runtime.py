@@ -45,11 +45,12 @@ def get_db() -> Database:
 
 def _build_huey(settings: Settings) -> Huey:
     if settings.jobs_mode == "immediate":
-        return MemoryHuey("shopwindow", immediate=True)
+        return MemoryHuey(settings.jobs_queue_name, immediate=True)
     if settings.redis_url:
-        return RedisHuey("shopwindow", url=settings.redis_url, blocking=True, read_timeout=1)
+        return RedisHuey(settings.jobs_queue_name, url=settings.redis_url, blocking=True,
+                         read_timeout=1)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("shopwindow", filename=str(settings.data_dir / "jobs.db"))
+    return SqliteHuey(settings.jobs_queue_name, filename=str(settings.data_dir / "jobs.db"))
 
 
 def configure(settings: Settings, db: Database) -> Huey:
