@@ -33,9 +33,60 @@ def register_account(
     region: str = "",
 ) -> Account:
     """Create an account; unique username and e-mail (case-insensitive)."""
+    return _create_account(
+        session, username=username, email=email, password=password, password_hash=None,
+        role=role, display_name=display_name, locale=locale, languages=languages,
+        confirmed=confirmed, bio=bio, region=region,
+    )
+
+
+def register_account_prehashed(
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    password_hash: str,
+    role: str = "fan",
+    display_name: str = "",
+    locale: str = "en",
+    languages: list[str] | None = None,
+    confirmed: bool = True,
+    bio: str = "",
+    region: str = "",
+) -> Account:
+    """Seed-only: like `register_account` with an argon2 hash computed once by the caller.
+
+    The demo gives hundreds of fans one shared password; hashing it once at full cost keeps
+    seeding fast without lowering the cost of any stored hash.
+    """
+    if not password_hash.startswith("$argon2"):
+        raise Invalid("Expected an argon2 hash", field="password", rule="argon2_hash")
+    return _create_account(
+        session, username=username, email=email, password=None, password_hash=password_hash,
+        role=role, display_name=display_name, locale=locale, languages=languages,
+        confirmed=confirmed, bio=bio, region=region,
+    )
+
+
+def _create_account(
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    password: str | None,
+    password_hash: str | None,
+    role: str,
+    display_name: str,
+    locale: str,
+    languages: list[str] | None,
+    confirmed: bool,
+    bio: str,
+    region: str,
+) -> Account:
     rules.check_username(username)
     email = rules.check_email(email)
-    rules.check_password(password)
+    if password is not None:
+        rules.check_password(password)
     rules.check_role(role)
     if len(display_name) > rules.DISPLAY_NAME_MAX:
         raise Invalid("Display name is too long", field="display_name", rule="max_length:60")
@@ -44,6 +95,8 @@ def register_account(
         raise Conflict("This username is taken", field="username", rule="unique")
     if session.scalar(select(Account.id).where(Account.email_key == ekey)):
         raise Conflict("This e-mail is already registered", field="email", rule="unique")
+    stored_hash = hash_password(password) if password is not None else password_hash
+    assert stored_hash is not None
     now = utcnow()
     acct = Account(
         id=new_id(),
@@ -51,7 +104,7 @@ def register_account(
         username_key=ukey,
         email=email,
         email_key=ekey,
-        password_hash=hash_password(password),
+        password_hash=stored_hash,
         role=role,
         display_name=display_name or username,
         bio=bio,
