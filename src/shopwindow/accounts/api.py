@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
@@ -14,16 +14,16 @@ from shopwindow.web.deps import DbSession, user
 router = APIRouter(prefix="/api/sw/v1", tags=["accounts"])
 ReadMe = Annotated[Account, Depends(user("read:accounts"))]
 WriteMe = Annotated[Account, Depends(user("write:accounts"))]
-_PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS = {401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM}
 
 
 def _read(a: Account) -> ProfileRead:
     return ProfileRead(
-        id=str(a.id), username=a.username, email=a.email, role=a.role,  # type: ignore[arg-type]
+        id=str(a.id), username=a.username, email=a.email, role=a.role,
         display_name=a.display_name, bio=a.bio, region=a.region, languages=a.languages,
         locale=a.locale, locked=a.locked, discoverable=a.discoverable,
-        default_visibility=a.default_visibility,  # type: ignore[arg-type]
+        default_visibility=a.default_visibility,
         created_at=a.created_at,
     )
 
