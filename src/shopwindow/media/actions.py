@@ -105,3 +105,52 @@ def delete_for_post(session: Session, post_id: int) -> None:
 def detach_all(session: Session, post_id: int) -> None:
     session.execute(update(MediaAttachment).where(MediaAttachment.post_id == post_id)
                     .values(post_id=None))
+
+
+def update_media(session: Session, *, account_id: int, media_id: int,
+                 description: str | None = None,
+                 focus: tuple[float, float] | None = None) -> MediaAttachment:
+    """Change an own upload's description and/or focal point; others' media is NotFound."""
+    m = session.get(MediaAttachment, media_id)
+    if m is None or m.account_id != account_id:
+        # Not "forbidden": whether someone else's media id exists is not revealed.
+        raise NotFound("Media not found", field="id", rule="exists")
+    if description is not None:
+        if len(description) > 1500:
+            raise Invalid("Description is longer than 1500 characters", field="description",
+                          rule="max_length:1500")
+        m.description = description
+    if focus is not None:
+        x, y = focus
+        if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
+            raise Invalid("Focus coordinates must be between -1.0 and 1.0", field="focus",
+                          rule="range:-1,1")
+        m.focus_x, m.focus_y = x, y
+    session.flush()
+    return m
+
+
+PROFILE_IMAGE_PREFIX = "profile/"
+
+
+def store_profile_image(session: Session, *, account_id: int, raw: bytes, kind: str,
+                        max_bytes: int, max_pixels: int, replaces: str | None = None) -> str:
+    """Validate and store an avatar (400px square-ish) or header image; returns its key.
+
+    The image replaced (`replaces`, a key made here earlier) is deleted after commit.
+    """
+    if kind not in ("avatar", "header"):
+        raise Invalid("Profile image kind must be avatar or header", field="kind", rule="enum")
+    try:
+        img = process_image(raw, max_bytes=max_bytes, max_pixels=max_pixels)
+    except Invalid as exc:
+        raise Invalid(exc.detail, field=kind, rule=exc.rule) from exc
+    data = img.thumb if kind == "avatar" else img.data
+    key = f"{PROFILE_IMAGE_PREFIX}{account_id % 1000:03d}/{account_id}-{kind}-{new_token(6)}" \
+          f".{img.ext}"
+    storage = get_storage()
+    storage.put(key, data)
+    if replaces and replaces.startswith(PROFILE_IMAGE_PREFIX) and replaces != key:
+        after_commit(session, lambda: storage.delete(replaces))
+    return key
+

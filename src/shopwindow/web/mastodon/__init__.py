@@ -6,8 +6,18 @@ in the web layer rather than in one domain's api.py (docs/adr/0003-mastodon-faca
 
 from fastapi import APIRouter
 
-from shopwindow.web.mastodon import accounts, apps, instance, statuses, timelines
+from shopwindow.web.mastodon import (
+    accounts,
+    apps,
+    instance,
+    lists,
+    media,
+    misc,
+    notifications,
+    statuses,
+    timelines,
+)
 
 router = APIRouter()
-for _m in (instance, apps, accounts, statuses, timelines):
+for _m in (instance, apps, accounts, statuses, media, timelines, notifications, lists, misc):
     router.include_router(_m.router)

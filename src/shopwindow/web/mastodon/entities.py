@@ -65,8 +65,9 @@ def account_entity(acct: Account, stats: Any, settings: Settings, *,
         "emojis": [],
         "roles": [],
         "fields": [],
-        # shopwindow extensions (extra fields are ignored by Mastodon clients)
-        "role": acct.role,
+        # shopwindow extensions (extra fields are ignored by Mastodon clients). Not "role":
+        # Mastodon's CredentialAccount.role is a Role object and typed clients decode it.
+        "shopwindow_role": acct.role,
         "region": acct.region,
         "languages": list(acct.languages or []),
     }
@@ -130,6 +131,22 @@ class Serializer:
         accts = accounts_q.accounts_by_ids(self.s, ids)
         stats = social_q.stats(self.s, ids)
         return {i: account_entity(a, stats.get(i), self.settings) for i, a in accts.items()}
+
+    def account_list(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Accounts in the given order; deleted accounts are left out."""
+        accts = {i: a for i, a in accounts_q.accounts_by_ids(self.s, ids).items()
+                 if a.deleted_at is None}
+        stats = social_q.stats(self.s, list(accts))
+        return [account_entity(accts[i], stats.get(i), self.settings) for i in ids
+                if i in accts]
+
+    def relationships(self, target_ids: list[int]) -> list[dict[str, Any]]:
+        assert self.viewer_id is not None
+        return [relationship_entity(r)
+                for r in social_q.relationships(self.s, self.viewer_id, target_ids)]
+
+    def relationship(self, target_id: int) -> dict[str, Any]:
+        return self.relationships([target_id])[0]
 
     def account(self, acct: Account, *, source: bool = False) -> dict[str, Any]:
         st = social_q.stats(self.s, [acct.id]).get(acct.id)
