@@ -169,12 +169,12 @@ def _token_sync(request: Request, p: dict[str, str]) -> Response:
     client_id = p.get("client_id") or bid or ""
     client_secret = p.get("client_secret") or bsecret
     grant = p.get("grant_type", "")
-    try:
-        with unit_of_work(request.app.state.db) as s:
-            try:
-                app = accounts.client_app(s, client_id, client_secret)
-            except Unauthorized:
-                return _oauth_error("invalid_client", "Client authentication failed", 401)
+    with unit_of_work(request.app.state.db) as s:
+        try:
+            app = accounts.client_app(s, client_id, client_secret)
+        except Unauthorized:
+            return _oauth_error("invalid_client", "Client authentication failed", 401)
+        try:
             if grant == "authorization_code":
                 new = accounts.exchange_code(s, app=app, code=p.get("code", ""),
                                              redirect_uri=p.get("redirect_uri", ""),
@@ -184,12 +184,17 @@ def _token_sync(request: Request, p: dict[str, str]) -> Response:
             else:
                 return _oauth_error("unsupported_grant_type",
                                     "Supported: authorization_code, client_credentials")
-            body = {"access_token": new.access_token, "token_type": "Bearer",
-                    "scope": new.token.scopes,
-                    "created_at": int(new.token.created_at.timestamp())}
-    except DomainError as exc:
-        err = exc.rule if exc.rule in ("invalid_grant", "invalid_scope") else "invalid_request"
-        return _oauth_error(err, exc.detail)
+        except DomainError as exc:
+            # Returned, not raised, inside the unit of work: a rejected grant must still
+            # commit what the action did on purpose (a replayed code revokes the tokens
+            # issued from it, RFC 6749 §4.1.2); the actions write nothing else before
+            # refusing.
+            err = exc.rule if exc.rule in ("invalid_grant", "invalid_scope") \
+                else "invalid_request"
+            return _oauth_error(err, exc.detail)
+        body = {"access_token": new.access_token, "token_type": "Bearer",
+                "scope": new.token.scopes,
+                "created_at": int(new.token.created_at.timestamp())}
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
