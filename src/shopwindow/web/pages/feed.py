@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from shopwindow.core.errors import DomainError, Invalid, NotFound
 from shopwindow.core.pagination import Page
@@ -105,11 +106,12 @@ def compose(
     in_reply_to_id: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
     csrf_token: Annotated[str, Form()] = "",
-    images: Annotated[list[UploadFile] | None, File()] = None,
+    # Browsers send an empty file input as a part with filename="", which arrives as "".
+    images: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> Response:
     """Publish a post (or a reply) with up to 9 images, then go back to `next`."""
     me = require_viewer(auth)
-    files = [f for f in (images or []) if f.filename]
+    files = [f for f in (images or []) if isinstance(f, StarletteUpload) and f.filename]
     form = {"text": text, "visibility": visibility or me.default_visibility,
             "in_reply_to_id": in_reply_to_id}
     nxt = safe_next(next)

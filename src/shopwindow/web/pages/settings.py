@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from shopwindow.accounts import actions as accounts
 from shopwindow.accounts import queries as accounts_q
@@ -57,8 +58,9 @@ def settings_page(request: Request, session: DbSession, auth: OptionalAuth,
     return _settings_page(request, session, me, saved=saved)
 
 
-def _read(f: UploadFile | None, settings: Settings) -> bytes | None:
-    if f is None or not f.filename:
+def _read(f: UploadFile | str | None, settings: Settings) -> bytes | None:
+    # An empty file input arrives as "" (filename=""): no new image.
+    if not isinstance(f, StarletteUpload) or not f.filename:
         return None
     return f.file.read(settings.max_upload_bytes + 1)
 
@@ -76,8 +78,8 @@ def save_profile(
     languages: Annotated[str, Form()] = "",
     locale: Annotated[str, Form()] = "",
     default_visibility: Annotated[str, Form()] = "",
-    avatar: Annotated[UploadFile | None, File()] = None,
-    header: Annotated[UploadFile | None, File()] = None,
+    avatar: Annotated[UploadFile | str | None, File()] = None,
+    header: Annotated[UploadFile | str | None, File()] = None,
 ) -> Response:
     """Save the profile form; the chosen locale also becomes the page language."""
     me = require_viewer(auth)
