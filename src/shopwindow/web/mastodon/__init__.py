@@ -4,7 +4,7 @@ It is a façade over several domains (accounts, social, media, notifications), s
 in the web layer rather than in one domain's api.py (docs/adr/0003-mastodon-facade.md).
 """
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from shopwindow.web.mastodon import (
     accounts,
@@ -17,7 +17,8 @@ from shopwindow.web.mastodon import (
     statuses,
     timelines,
 )
+from shopwindow.web.mastodon.common import reject_nul
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(reject_nul)])
 for _m in (instance, apps, accounts, statuses, media, timelines, notifications, lists, misc):
     router.include_router(_m.router)

@@ -10,7 +10,7 @@ from shopwindow.accounts import actions as accounts
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.errors import Unauthorized
 from shopwindow.web.deps import DbSession, RequiredAuth
-from shopwindow.web.mastodon.common import Params, as_str
+from shopwindow.web.mastodon.common import Params, as_str, as_str_list
 
 router = APIRouter(tags=["mastodon: apps"])
 
@@ -21,7 +21,8 @@ def create_app(session: DbSession, p: Params) -> dict[str, Any]:
     uris = p.get("redirect_uris")
     new = accounts.create_app(
         session, name=as_str(p.get("client_name"), "client_name"),
-        redirect_uris=uris if isinstance(uris, list) else as_str(uris, "redirect_uris"),
+        redirect_uris=(as_str_list(uris, "redirect_uris") if isinstance(uris, list)
+                       else as_str(uris, "redirect_uris")),
         scopes=as_str(p.get("scopes"), "scopes", "read"),
         website=as_str(p.get("website"), "website") or None)
     return {

@@ -76,9 +76,25 @@ def paging(default: int = 20, maximum: int = 40) -> Callable[..., Page]:
 
     def dep(max_id: str | None = None, since_id: str | None = None,
             min_id: str | None = None, limit: int | None = None) -> Page:
-        return Page.of(max_id, since_id, min_id, default if limit is None else limit, maximum)
+        return Page.of(_cursor(max_id), _cursor(since_id), _cursor(min_id),
+                       default if limit is None else limit, maximum)
 
     return dep
+
+
+_MAX_ID = (1 << 63) - 1
+
+
+def _cursor(v: str | None) -> int | None:
+    """A cursor clamped to the BIGINT range (out-of-range values still mean "before/after
+    everything"); unparseable ones are ignored."""
+    if v is None or v == "":
+        return None
+    try:
+        i = int(v)
+    except ValueError:
+        return None
+    return max(0, min(i, _MAX_ID))
 
 
 StatusPage = Annotated[Page, Depends(paging(20, 40))]
@@ -112,6 +128,15 @@ def query_list(request: Request, name: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ bodies
+
+
+def reject_nul(request: Request) -> None:
+    """Router dependency: NUL in a path or query value is never valid (PostgreSQL text
+    cannot store it, so it would otherwise surface as a database error)."""
+    for k, v in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if "\x00" in str(v) or "\x00" in k:
+            raise Invalid(f"{k} must not contain NUL characters", field=str(k).rstrip("[]"),
+                          rule="no_nul")
 
 
 async def body_params(request: Request) -> dict[str, Any]:
@@ -164,6 +189,9 @@ def as_str(v: Any, field: str, default: str = "") -> str:
     if v is None:
         return default
     if isinstance(v, str):
+        if "\x00" in v:
+            raise Invalid(f"{field} must not contain NUL characters", field=field,
+                          rule="no_nul")
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return str(v)

@@ -34,7 +34,7 @@ def list_notifications(request: Request, response: Response, session: DbSession,
     types = [t for t in query_list(request, "types") if t in notification_rules.TYPES]
     if query_list(request, "types") and not types:
         return []  # only unknown types asked for: nothing can match
-    exclude = query_list(request, "exclude_types")
+    exclude = [t for t in query_list(request, "exclude_types") if t in notification_rules.TYPES]
     rows = notifications_q.list_notifications(session, me.id, page, types=types or None,
                                               exclude_types=exclude or None)
     # Cursors are the rows' ids even if some are dropped (their status became invisible).
