@@ -45,7 +45,8 @@ def authorize_page(
     force_login: bool = False,
 ) -> Response:
     """Consent screen; signs the user in first if needed."""
-    app = accounts_q.app_by_client_id(session, client_id)
+    # NUL cannot be stored or looked up in PostgreSQL text: no client can have it.
+    app = None if "\x00" in client_id else accounts_q.app_by_client_id(session, client_id)
     if app is None:
         return render(request, "error.html", status=400, status_code=400,
                       detail="Unknown client_id")
@@ -103,7 +104,7 @@ def authorize_decide(
 
     if not auth.csrf_token or not hmac.compare_digest(auth.csrf_token, csrf_token):
         raise Invalid("The form expired; reload the page", field="csrf_token", rule="csrf")
-    app = accounts_q.app_by_client_id(session, client_id)
+    app = None if "\x00" in client_id else accounts_q.app_by_client_id(session, client_id)
     if app is None or redirect_uri not in app.redirect_uris:
         raise Invalid("Unknown client or redirect_uri", field="redirect_uri",
                       rule="registered_redirect_uri")
@@ -131,7 +132,10 @@ def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
             cid, _, secret = raw.partition(":")
             from urllib.parse import unquote
 
-            return unquote(cid), unquote(secret)
+            cid, secret = unquote(cid), unquote(secret)
+            if "\x00" in cid or "\x00" in secret:
+                return None, None
+            return cid, secret
         except (ValueError, UnicodeDecodeError):
             return None, None
     return None, None
@@ -153,10 +157,16 @@ async def _params(request: Request) -> dict[str, str]:
     return out
 
 
+def _has_nul(p: dict[str, str]) -> bool:
+    return any("\x00" in k or "\x00" in v for k, v in p.items())
+
+
 @router.post("/oauth/token")
 async def token(request: Request) -> Response:
     """Token endpoint (form or JSON body; client auth in body or HTTP Basic)."""
     p = await _params(request)
+    if _has_nul(p):
+        return _oauth_error("invalid_request", "Parameters must not contain NUL characters")
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(_token_sync, request, p)
@@ -202,6 +212,8 @@ def _token_sync(request: Request, p: dict[str, str]) -> Response:
 async def revoke(request: Request) -> Response:
     """RFC 7009 revocation: 200 even for unknown tokens."""
     p = await _params(request)
+    if _has_nul(p):
+        return _oauth_error("invalid_request", "Parameters must not contain NUL characters")
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(_revoke_sync, request, p)
