@@ -32,6 +32,9 @@ class Block(Base):
     id: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # "Who blocks me?" is asked on every home-timeline load (hidden authors).
+    __table_args__ = (Index("ix_social_block_target", "target_id", "account_id"),)
+
 
 class Mute(Base):
     __tablename__ = "social_mute"
