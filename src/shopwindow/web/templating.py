@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from babel import negotiate_locale
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_skeleton, format_timedelta
 from babel.numbers import format_decimal
 from babel.support import Translations
 from fastapi import Request
@@ -141,6 +141,13 @@ def fulltime(dt: datetime | None, locale: str) -> str:
                            locale=SUPPORTED_LOCALES[locale]) + " UTC"
 
 
+def monthyear(dt: datetime | None, locale: str) -> str:
+    """'Nov 2026' / '2026年11月'."""
+    if dt is None:
+        return ""
+    return format_skeleton("yMMM", as_utc(dt), locale=SUPPORTED_LOCALES[locale])
+
+
 def isotime(dt: datetime | None) -> str:
     return as_utc(dt).isoformat(timespec="seconds") if dt is not None else ""
 
@@ -192,6 +199,7 @@ def env_for(locale: str) -> Environment:
     e.filters["reltime"] = _bind(reltime, locale)
     e.filters["fulltime"] = _bind(fulltime, locale)
     e.filters["number"] = _bind(number, locale)
+    e.filters["monthyear"] = _bind(monthyear, locale)
     e.filters["tr"] = _bind(lambda s, loc: translate(loc, str(s)), locale)
     e.globals["locale"] = locale
     e.globals["locale_names"] = LOCALE_NAMES

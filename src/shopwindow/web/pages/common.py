@@ -191,10 +191,14 @@ def build_cards(session: Session, posts: Sequence[Post], viewer_id: int | None) 
         ids |= v.account_ids()
     people = accounts_q.accounts_by_ids(session, ids)
     cards: list[Card] = []
+    seen: set[int] = set()
     for v in views:
         shown = v.reblog if v.reblog is not None else v
         if v.post.reblog_of_id is not None and v.reblog is None:
             continue  # original gone
+        if shown.post.id in seen:
+            continue  # a post and its repost on one page: show it once (the newest entry)
+        seen.add(shown.post.id)
         author = people.get(shown.post.account_id)
         if author is None or author.deleted_at is not None:
             continue
