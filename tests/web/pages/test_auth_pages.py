@@ -217,3 +217,29 @@ def test_registrations_closed(settings, db):
         r = c.get("/auth/sign_up")
         assert r.status_code == 403 and "Registrations are closed" in r.text
         assert 'action="/auth/sign_up"' not in r.text
+
+
+def test_oauth_authorize_sends_visitors_through_sign_in_and_back(client, uow):
+    from urllib.parse import parse_qs, urlsplit
+
+    from shopwindow.accounts import actions as accounts
+
+    make_account(uow, "oauthy", locale="zh-CN")  # the account's language wins once signed in
+    with uow() as s:
+        client_id = accounts.create_app(s, name="Phone app", scopes="read write",
+                                        redirect_uris="urn:ietf:wg:oauth:2.0:oob").app.client_id
+    r = client.get("/oauth/authorize", params={
+        "client_id": client_id, "redirect_uri": "urn:ietf:wg:oauth:2.0:oob",
+        "response_type": "code", "scope": "read"}, follow_redirects=False)
+    assert r.status_code == 303
+    login_url = r.headers["location"]
+    nxt = parse_qs(urlsplit(login_url).query)["next"][0]
+    assert nxt.startswith("/oauth/authorize?")
+    page = client.get(login_url, headers=HTML)
+    r = client.post("/auth/sign_in", data={"login": "oauthy", "password": PASSWORD,
+                                           "csrf_token": csrf_of(page.text), "next": nxt},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == nxt
+    consent = client.get(nxt, headers={**HTML, "Accept-Language": "en"})
+    assert consent.status_code == 200
+    assert "授权 Phone app" in consent.text and 'action="/oauth/authorize"' in consent.text

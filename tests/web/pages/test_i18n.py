@@ -155,3 +155,10 @@ def test_every_page_string_is_translated_to_chinese():
     assert not missing, (
         "untranslated strings (run the pybabel commands in babel.cfg and translate): "
         f"{missing}")
+
+
+def test_error_pages_are_localised(client):
+    r = client.get("/no/such/page", headers={**HTML, "Accept-Language": "zh-CN"})
+    assert r.status_code == 404 and '<html lang="zh-CN"' in r.text and "找不到页面" in r.text
+    r = client.get("/@nobody", headers={**HTML, "Accept-Language": "zh-CN"})
+    assert r.status_code == 404 and "找不到该账号" in r.text
