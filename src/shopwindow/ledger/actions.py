@@ -1,0 +1,307 @@
+"""Ledger writes: post balanced entries idempotently; the commission lifecycle on top.
+
+Every entry is booked under an idempotency key (UNIQUE): calling an action again with the
+same key returns the entry already booked and posts nothing. Entries and postings are
+never updated or deleted; corrections are reversing entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopwindow.core.clock import as_utc, utcnow
+from shopwindow.core.errors import Conflict, Invalid, NotFound, RuleViolation
+from shopwindow.core.ids import new_id
+from shopwindow.core.money import Money
+from shopwindow.db.upsert import insert_ignore
+from shopwindow.ledger import queries, rules
+from shopwindow.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
+from shopwindow.ledger.rules import AccountRef, Posting
+from shopwindow.outbox import emit
+
+BookingRef = int | str  # a booking's entry id or its idempotency key
+
+
+def _account_ids(
+    session: Session, keys: set[tuple[AccountRef, str]]
+) -> dict[tuple[AccountRef, str], int]:
+    """Get or create the ledger accounts for (ref, currency) pairs."""
+    now = utcnow()
+    # Sorted so concurrent callers take the unique-index locks in the same order.
+    ordered = sorted(keys)
+    insert_ignore(session, LedgerAccount.__table__, [
+        {"id": new_id(), "kind": r.kind, "owner_type": r.owner_type, "owner_id": r.owner_id,
+         "currency": cur, "created_at": now}
+        for r, cur in ordered
+    ])
+    out: dict[tuple[AccountRef, str], int] = {}
+    for r, cur in ordered:
+        out[(r, cur)] = session.execute(select(LedgerAccount.id).where(
+            LedgerAccount.kind == r.kind, LedgerAccount.owner_type == r.owner_type,
+            LedgerAccount.owner_id == r.owner_id, LedgerAccount.currency == cur)).scalar_one()
+    return out
+
+
+def _existing(session: Session, key: str, kind: str) -> LedgerEntry | None:
+    entry = session.scalars(select(LedgerEntry)
+                            .where(LedgerEntry.idempotency_key == key)).one_or_none()
+    if entry is not None and entry.kind != kind:
+        raise Conflict(f"idempotency key {key!r} was used for a {entry.kind} entry",
+                       field="idempotency_key", rule="same_kind")
+    return entry
+
+
+def post_entry(
+    session: Session,
+    *,
+    kind: str,
+    idempotency_key: str,
+    postings: Iterable[Posting],
+    ref_type: str = "",
+    ref_id: str = "",
+    memo: str = "",
+    reverses: int | None = None,
+    booking_entry_id: int | None = None,
+    settle_after: datetime | None = None,
+) -> LedgerEntry:
+    """Book a balanced journal entry once per idempotency key; emits ledger.entry_posted.
+
+    A second call with the same key (even concurrently, from another transaction) returns
+    the entry already booked and adds no postings.
+    """
+    if kind not in rules.ENTRY_KINDS:
+        raise Invalid(f"unknown entry kind {kind!r}", field="kind", rule="known_kind")
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise Invalid("idempotency key must be 1-200 characters", field="idempotency_key",
+                      rule="length")
+    existing = _existing(session, idempotency_key, kind)
+    if existing is not None:
+        return existing
+    legs = rules.validate_postings(postings)
+    accounts = _account_ids(session, {(ref, m.currency) for ref, m in legs})
+    entry = LedgerEntry(
+        id=new_id(), kind=kind, idempotency_key=idempotency_key, ref_type=ref_type[:40],
+        ref_id=str(ref_id)[:200], memo=memo[:500], reverses_entry_id=reverses,
+        booking_entry_id=booking_entry_id, settle_after=settle_after, created_at=utcnow())
+    if kind == "commission_booked":
+        entry.booking_entry_id = entry.id
+    try:
+        # A SAVEPOINT so that losing a race on the unique key leaves the outer
+        # transaction usable: the other transaction's entry is then returned.
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+            session.add_all([
+                LedgerPosting(id=new_id(), entry_id=entry.id,
+                              account_id=accounts[(ref, m.currency)], amount=m.amount,
+                              currency=m.currency)
+                for ref, m in legs
+            ])
+            session.flush()
+    except IntegrityError:
+        existing = _existing(session, idempotency_key, kind)
+        if existing is not None:
+            return existing
+        if reverses is not None:
+            raise Conflict("this entry has already been reversed", field="entry_id",
+                           rule="reversed_once") from None
+        raise
+    emit(session, "ledger.entry_posted", entry_id=entry.id, kind=kind,
+         idempotency_key=idempotency_key, ref_type=entry.ref_type, ref_id=entry.ref_id,
+         reverses_entry_id=reverses, booking_entry_id=entry.booking_entry_id,
+         postings=[{"kind": ref.kind, "owner_type": ref.owner_type, "owner_id": ref.owner_id,
+                    "amount": m.amount, "currency": m.currency} for ref, m in legs])
+    return entry
+
+
+def reverse_entry(session: Session, entry_id: int, key: str, *, memo: str = "") -> LedgerEntry:
+    """Book the exact opposite of an entry (a correction); each entry is reversed at most
+    once, and a reversal is not itself reversible (book a new correction instead)."""
+    existing = _existing(session, key, "reversal")
+    if existing is not None:
+        return existing
+    original = queries.get_entry(session, entry_id)
+    if original.kind == "reversal":
+        raise RuleViolation("a reversal cannot be reversed; post a new entry",
+                            field="entry_id", rule="not_reversal")
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_entry_id == entry_id)):
+        raise Conflict("this entry has already been reversed", field="entry_id",
+                       rule="reversed_once")
+    return post_entry(
+        session, kind="reversal", idempotency_key=key,
+        postings=[(p.account, -p.amount) for p in original.postings],
+        ref_type=original.ref_type, ref_id=original.ref_id,
+        memo=memo or f"reversal of entry {entry_id}", reverses=entry_id,
+        booking_entry_id=original.booking_entry_id)
+
+
+# ------------------------------------------------------------------ commission lifecycle
+
+
+def book_commission(
+    session: Session,
+    *,
+    key: str,
+    partner_id: int,
+    creator_id: int,
+    currency: str,
+    commission_minor: int,
+    take_rate_bps: int,
+    ref_type: str = "",
+    ref_id: str = "",
+    settle_after: datetime | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Book an attributed order's commission as pending: Dr partner receivable; Cr creator
+    pending (creator share) and platform revenue pending (platform share)."""
+    creator, platform = rules.split_commission(commission_minor, take_rate_bps)
+    if commission_minor == 0:
+        raise Invalid("commission must be positive", field="commission_minor", rule="positive")
+    postings: list[Posting] = [(rules.partner_receivable(partner_id),
+                                Money(commission_minor, currency))]
+    if creator:
+        postings.append((rules.creator_pending(creator_id), Money(-creator, currency)))
+    if platform:
+        postings.append((rules.platform_revenue_pending(), Money(-platform, currency)))
+    return post_entry(session, kind="commission_booked", idempotency_key=key,
+                      postings=postings, ref_type=ref_type, ref_id=ref_id, memo=memo,
+                      settle_after=as_utc(settle_after) if settle_after else None)
+
+
+def _booking_id(session: Session, booking: BookingRef) -> int:
+    if isinstance(booking, str):
+        found = queries.find_entry_id(session, booking)
+        if found is None:
+            raise NotFound("No such commission booking", field="booking")
+        return found
+    return booking
+
+
+def _lock_booking(session: Session, booking_id: int) -> queries.BookingState:
+    # Serialises settlement and refunds of one booking on PostgreSQL (SQLite's write
+    # transactions are already serial). Only a lock: the row is never updated.
+    session.execute(select(LedgerEntry.id).where(LedgerEntry.id == booking_id).with_for_update())
+    return queries.booking_state(session, booking_id)
+
+
+def _ref(session: Session, booking_id: int) -> tuple[str, str]:
+    row = session.execute(select(LedgerEntry.ref_type, LedgerEntry.ref_id)
+                          .where(LedgerEntry.id == booking_id)).one()
+    return row[0], row[1]
+
+
+def settle_commission(
+    session: Session, *, booking: BookingRef, key: str | None = None,
+    now: datetime | None = None, force: bool = False,
+) -> LedgerEntry | None:
+    """Move what remains pending of a booking to available (creator) and earned revenue
+    (platform) once its return window has closed. None if nothing is left to settle."""
+    booking_id = _booking_id(session, booking)
+    key = key or f"commission_settled:{booking_id}"
+    existing = _existing(session, key, "commission_settled")
+    if existing is not None:
+        return existing
+    state = _lock_booking(session, booking_id)
+    if state.settled:
+        raise Conflict("this commission is already settled", field="booking",
+                       rule="settled_once")
+    when = as_utc(now) if now else utcnow()
+    if not force and state.settle_after is not None and when < state.settle_after:
+        raise RuleViolation("the return window is still open", field="booking",
+                            rule="window_closed")
+    cur = state.currency
+    postings: list[Posting] = []
+    if state.creator_pending and state.creator_id is not None:
+        postings += [(rules.creator_pending(state.creator_id), Money(state.creator_pending, cur)),
+                     (rules.creator_available(state.creator_id),
+                      Money(-state.creator_pending, cur))]
+    if state.platform_pending:
+        postings += [(rules.platform_revenue_pending(), Money(state.platform_pending, cur)),
+                     (rules.platform_revenue(), Money(-state.platform_pending, cur))]
+    if not postings:
+        return None
+    ref_type, ref_id = _ref(session, booking_id)
+    return post_entry(session, kind="commission_settled", idempotency_key=key,
+                      postings=postings, ref_type=ref_type, ref_id=ref_id,
+                      booking_entry_id=booking_id, memo="return window closed")
+
+
+def settle_due(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """The settlement job's step: settle every booking whose window closed; returns the
+    ids of the settlement entries booked (idempotent: run it as often as you like)."""
+    when = as_utc(now) if now else utcnow()
+    done: list[int] = []
+    for booking_id in queries.due_for_settlement(session, when, limit):
+        entry = settle_commission(session, booking=booking_id, now=when)
+        if entry is not None:
+            done.append(entry.id)
+    return done
+
+
+def reverse_commission(
+    session: Session, *, key: str, booking: BookingRef, amount_minor: int | None = None,
+    memo: str = "",
+) -> LedgerEntry | None:
+    """Reverse (part of) a booking's commission for a refund: while pending it comes out
+    of pending, after settlement out of available and earned revenue (the creator's
+    available balance may go negative: it is carried, not hidden). Cr partner receivable.
+
+    `amount_minor` None reverses everything outstanding (None if nothing is); more than
+    is outstanding is a rule violation (compute it with `rules.refund_share`).
+    """
+    existing = _existing(session, key, "refund_reversal")
+    if existing is not None:
+        return existing
+    booking_id = _booking_id(session, booking)
+    state = _lock_booking(session, booking_id)
+    amount = state.outstanding if amount_minor is None else amount_minor
+    if amount_minor is None and amount == 0:
+        return None
+    creator, platform = rules.split_reversal(amount, state.outstanding,
+                                             state.platform_outstanding)
+    cur = state.currency
+    postings: list[Posting] = [(rules.partner_receivable(state.partner_id), Money(-amount, cur))]
+    plan: list[tuple[int, Any]] = []
+    if creator and state.creator_id is not None:
+        # Take from pending first, then from available (after settlement).
+        from_pending = min(creator, max(state.creator_pending, 0))
+        plan += [(from_pending, rules.creator_pending(state.creator_id)),
+                 (creator - from_pending, rules.creator_available(state.creator_id))]
+    if platform:
+        from_pending = min(platform, max(state.platform_pending, 0))
+        plan += [(from_pending, rules.platform_revenue_pending()),
+                 (platform - from_pending, rules.platform_revenue())]
+    postings += [(ref, Money(n, cur)) for n, ref in plan if n]
+    ref_type, ref_id = _ref(session, booking_id)
+    return post_entry(session, kind="refund_reversal", idempotency_key=key, postings=postings,
+                      ref_type=ref_type, ref_id=ref_id, booking_entry_id=booking_id,
+                      memo=memo or "refund")
+
+
+def record_payout(
+    session: Session, *, key: str, creator_id: int, currency: str, amount_minor: int,
+    ref_type: str = "payout", ref_id: str = "", memo: str = "",
+) -> LedgerEntry:
+    """Pay a creator from their available balance: Dr creator available, Cr creator paid
+    out. Refused beyond the available balance (a negative balance blocks payouts)."""
+    existing = _existing(session, key, "payout")
+    if existing is not None:
+        return existing
+    if not isinstance(amount_minor, int) or isinstance(amount_minor, bool) or amount_minor <= 0:
+        raise Invalid("payout must be a positive int of minor units", field="amount_minor",
+                      rule="positive")
+    available = queries.balance(session, rules.creator_available(creator_id)).get(
+        currency, Money(0, currency))
+    if amount_minor > available.amount:
+        raise RuleViolation(f"only {available.format()} is available", field="amount_minor",
+                            rule="max_available")
+    return post_entry(session, kind="payout", idempotency_key=key, postings=[
+        (rules.creator_available(creator_id), Money(amount_minor, currency)),
+        (rules.creator_paid_out(creator_id), Money(-amount_minor, currency)),
+    ], ref_type=ref_type, ref_id=ref_id or key, memo=memo)
