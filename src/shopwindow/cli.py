@@ -1,125 +1,235 @@
-"""`shopwindow` command: serve, demo, worker, db, create-operator."""
+"""`shopwindow` command: serve, demo, worker, db upgrade/downgrade, create-operator."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-app = typer.Typer(help="shopwindow: interest-driven social commerce platform", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema management")
+if TYPE_CHECKING:
+    from shopwindow.config import Settings
+
+app = typer.Typer(help="shopwindow: interest-driven social commerce platform",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema management (Alembic migrations)",
+                     no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
+    """Settings from the environment as it is now (commands may have changed it)."""
     from shopwindow.config import get_settings
 
+    get_settings.cache_clear()
     return get_settings()
 
 
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from shopwindow.db.migrate import upgrade
 
     s = _settings()
+    _ensure_sqlite_dir(s)
     upgrade(s.database_url, revision)
-    console.print(f"[green]database at {revision}[/green]: {s.database_url}")
+    console.print(f"[green]database at {revision}[/green]: {_safe_url(s.database_url)}")
+
+
+def _sqlite_file(s: Settings) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    path = make_url(s.database_url).database if s.is_sqlite else None
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def _ensure_sqlite_dir(s: Settings) -> None:
+    """SQLite creates the file but not its directory."""
+    path = _sqlite_file(s)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str) -> None:
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base")) -> None:
     """Revert migrations down to REVISION (e.g. base)."""
     from shopwindow.db.migrate import downgrade
 
-    downgrade(_settings().database_url, revision)
-    console.print(f"database at {revision}")
+    s = _settings()
+    downgrade(s.database_url, revision)
+    console.print(f"database at {revision}: {_safe_url(s.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password (for printing)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # printing must never fail
+        return url.split("@")[-1]
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          migrate: bool = typer.Option(True, help="apply migrations first")) -> None:
-    """Serve the web app (uvicorn)."""
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to bind (0.0.0.0 for all)"),
+    port: int = typer.Option(8000, help="TCP port"),
+    workers: int = typer.Option(1, min=1, help="web processes (uvicorn workers)"),
+    migrate: bool = typer.Option(True, help="apply migrations first"),
+    log_level: str = typer.Option("info", help="uvicorn log level"),
+) -> None:
+    """Serve the web app with uvicorn (JSON API, pages, Mastodon client API)."""
     import uvicorn
 
+    s = _settings()
     if migrate:
         db_upgrade("head")
     if workers > 1:
+        if s.jobs_mode == "thread":
+            console.print("[yellow]note:[/yellow] with several workers and "
+                          "SHOPWINDOW_JOBS_MODE=thread every worker also runs jobs; production "
+                          "setups use SHOPWINDOW_JOBS_MODE=external and `shopwindow worker`")
+        # Each worker process builds its own app (and database pools) from the settings.
         uvicorn.run("shopwindow.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, proxy_headers=True, log_level="info")
+                    workers=workers, proxy_headers=True, log_level=log_level)
     else:
         from shopwindow.app import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, log_level="info")
+        uvicorn.run(create_app(s), host=host, port=port, proxy_headers=True,
+                    log_level=log_level)
 
 
 @app.command()
-def worker(threads: int = 2) -> None:
-    """Run the job consumer (production: several of these beside `serve`)."""
+def worker(threads: int = typer.Option(2, min=1, help="job threads in this process")) -> None:
+    """Run the job consumer (production: one or more beside `serve`)."""
     from shopwindow.db.engine import Database
     from shopwindow.jobs import runtime
+    from shopwindow.media.storage import FileStorage, configure_storage
 
     s = _settings()
     if s.jobs_mode == "thread":
         console.print("[yellow]note:[/yellow] SHOPWINDOW_JOBS_MODE=thread means web processes "
                       "run jobs too; set it to 'external' when running dedicated workers")
+    if s.jobs_mode == "immediate":
+        raise _fail("SHOPWINDOW_JOBS_MODE=immediate runs jobs inline; there is nothing to consume")
+    if not s.redis_url:
+        console.print("[yellow]note:[/yellow] no SHOPWINDOW_REDIS_URL: consuming the SQLite "
+                      f"job queue in {s.data_dir / 'jobs.db'} (same machine only)")
+    configure_storage(FileStorage(s.data_dir / "media"))
     runtime.configure(s, Database(s.database_url))
     runtime.run_worker(threads)
 
 
 @app.command("create-operator")
-def create_operator(username: str, email: str,
-                    password: str = typer.Option(..., prompt=True, hide_input=True,
-                                                 confirmation_prompt=True)) -> None:
-    """Create an operator account."""
+def create_operator(
+    username: str = typer.Argument(..., help="login name (letters, digits, underscore)"),
+    email: str = typer.Argument(..., help="e-mail address"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                 help="password (prompted when omitted)"),
+    display_name: str = typer.Option("", help="shown instead of the username"),
+) -> None:
+    """Create an operator account (runs the platform: partners, moderation, payouts)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     from shopwindow.accounts import actions
+    from shopwindow.core.errors import DomainError
     from shopwindow.db.engine import Database
     from shopwindow.db.uow import unit_of_work
     from shopwindow.jobs import runtime
 
     s = _settings()
-    db = Database(s.database_url)
+    db = Database(s.database_url, pool_size=1)
     runtime.configure(s, db)
-    with unit_of_work(db) as session:
-        acct = actions.register_account(session, username=username, email=email,
-                                        password=password, role="operator")
-        console.print(f"[green]operator created[/green]: @{acct.username} (id {acct.id})")
+    try:
+        with unit_of_work(db) as session:
+            acct = actions.register_account(session, username=username, email=email,
+                                            password=password, role="operator",
+                                            display_name=display_name)
+            created = (acct.username, acct.id)
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    except (OperationalError, ProgrammingError) as exc:
+        raise _fail(f"the database is not ready ({type(exc.orig).__name__}); "
+                    "run `shopwindow db upgrade` first") from None
+    finally:
+        db.dispose()
+    console.print(f"[green]operator created[/green]: @{created[0]} (id {created[1]})")
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000,
-         data_dir: Path = typer.Option(Path("./var"), help="where the demo database lives"),
-         reset: bool = typer.Option(False, help="delete the demo data and seed again"),
-         serve_after: bool = typer.Option(True, "--serve/--no-serve")) -> None:
-    """Seed a believable demo platform into SQLite under ./var and serve it."""
-    import shutil
-
-    data_dir = data_dir.resolve()
-    if reset and data_dir.exists():
-        shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("SHOPWINDOW_DATABASE_URL", f"sqlite:///{data_dir}/shopwindow.db")
-    os.environ.setdefault("SHOPWINDOW_DATA_DIR", str(data_dir / "data"))
+def demo(
+    host: str = typer.Option("127.0.0.1", help="interface to bind"),
+    port: int = typer.Option(8000, help="TCP port"),
+    data_dir: Path | None = typer.Option(
+        None, help="where the demo database and media live (default ./var); overrides "
+                   "SHOPWINDOW_DATABASE_URL / SHOPWINDOW_DATA_DIR when given"),
+    reset: bool = typer.Option(False, help="delete the demo database and media, then seed again"),
+    creators: int | None = typer.Option(
+        None, min=1, help="creators to seed (default: SHOPWINDOW_DEMO_CREATORS)"),
+    fans: int | None = typer.Option(
+        None, min=1, help="fans to seed (default: SHOPWINDOW_DEMO_FANS)"),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after seeding"),
+) -> None:
+    """Migrate, seed a believable demo platform (once), print the logins and serve it."""
+    if data_dir is not None:
+        root = data_dir.resolve()
+        os.environ["SHOPWINDOW_DATABASE_URL"] = f"sqlite:///{root}/shopwindow.db"
+        os.environ["SHOPWINDOW_DATA_DIR"] = str(root / "data")
+    else:
+        root = Path("./var").resolve()
+        os.environ.setdefault("SHOPWINDOW_DATABASE_URL", f"sqlite:///{root}/shopwindow.db")
+        os.environ.setdefault("SHOPWINDOW_DATA_DIR", str(root / "data"))
     os.environ.setdefault("SHOPWINDOW_BASE_URL", f"http://{host}:{port}")
-    from shopwindow.config import get_settings
-
-    get_settings.cache_clear()
-    s = get_settings()
+    s = _settings()
+    if reset:
+        _reset_demo(s)
     from shopwindow.db.migrate import upgrade
 
+    _ensure_sqlite_dir(s)
     upgrade(s.database_url)
     from shopwindow.demo import seed
 
-    logins = seed.seed_if_empty(s, console=console)
+    console.print(f"database: {_safe_url(s.database_url)}")
+    logins = seed.seed_if_empty(s, console=console, creators=creators, fans=fans)
     console.rule("[bold]shopwindow demo")
-    console.print(f"Open [bold]{s.base_url}/[/bold]")
-    for who, (user, pw) in logins.items():
-        console.print(f"  {who:10s} username [bold]{user}[/bold]  password [bold]{pw}[/bold]")
+    console.print(f"Open [bold]{s.base_url.rstrip('/')}/[/bold]")
+    if logins:
+        table = Table("persona", "username", "password", box=None)
+        for who, (user, pw) in logins.items():
+            table.add_row(who, user, pw)
+        console.print(table)
+    else:
+        console.print("[yellow]this database has accounts that were not made by the demo "
+                      "seed; nothing was seeded[/yellow]")
     if serve_after:
-        serve(host=host, port=port, workers=1, migrate=False)
+        serve(host=host, port=port, workers=1, migrate=False, log_level="info")
+
+
+def _reset_demo(s: Settings) -> None:
+    """Remove the demo's SQLite files and media (never anything else)."""
+    import shutil
+
+    path = _sqlite_file(s)
+    if path is None:
+        raise _fail("--reset only deletes a SQLite demo database; drop other databases yourself")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for sub in ("media", "jobs.db", "jobs.db-wal", "jobs.db-shm"):
+        target = s.data_dir / sub
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    console.print("[yellow]demo data deleted[/yellow]")
 
 
 def main() -> None:

@@ -352,7 +352,7 @@ class _Planner:
                      text=f"@{author.username} {phrase}", language="zh" if zh else "en")
             if r.random() < 0.4:
                 self.add(later(reply_at, 2), "like", author.username, key=rkey)
-            if person.role == "fan" and r.random() < 0.5:
+            if person.role == "fan" and r.random() < 0.35:
                 akey = self.new_post_key()
                 zh_a = author.lang == "zh"
                 answer = r.choice(data.CREATOR_ANSWERS_ZH if zh_a else data.CREATOR_ANSWERS_EN)
