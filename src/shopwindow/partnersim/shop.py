@@ -245,7 +245,7 @@ class Shop:
                     "total_minor": st["price_minor"] * qty, "refunded_minor": 0,
                 })
             order: dict[str, Any] = {
-                "order_id": f"{self.config.slug[:8].upper().strip('-')}-"
+                "order_id": f"{self.config.slug.split('-')[0][:8].upper()}-"
                             f"{datetime.fromtimestamp(now, UTC):%Y%m%d}-"
                             f"{secrets.token_hex(4).upper()}",
                 "status": "placed", "currency": self.config.currency.upper(),
