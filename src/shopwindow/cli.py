@@ -1,4 +1,4 @@
-"""`shopwindow` command: serve, demo, worker, db upgrade/downgrade, create-operator."""
+"""`shopwindow` command: serve, demo, worker, db upgrade/downgrade, create-operator, timelines."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ app = typer.Typer(help="shopwindow: interest-driven social commerce platform",
 db_app = typer.Typer(help="Database schema management (Alembic migrations)",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+timelines_app = typer.Typer(help="Home timeline maintenance", no_args_is_help=True)
+app.add_typer(timelines_app, name="timelines")
 console = Console()
 
 
@@ -27,6 +29,14 @@ def _settings() -> Settings:
 
     get_settings.cache_clear()
     return get_settings()
+
+
+def _configure_logging(s: Settings) -> None:
+    """Application log records (shopwindow.*, huey) to stderr at SHOPWINDOW_LOG_LEVEL."""
+    import logging
+
+    logging.basicConfig(level=s.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -85,12 +95,15 @@ def serve(
     port: int = typer.Option(8000, help="TCP port"),
     workers: int = typer.Option(1, min=1, help="web processes (uvicorn workers)"),
     migrate: bool = typer.Option(True, help="apply migrations first"),
-    log_level: str = typer.Option("info", help="uvicorn log level"),
+    log_level: str | None = typer.Option(
+        None, help="uvicorn log level (default: SHOPWINDOW_LOG_LEVEL)"),
 ) -> None:
     """Serve the web app with uvicorn (JSON API, pages, Mastodon client API)."""
     import uvicorn
 
     s = _settings()
+    _configure_logging(s)
+    log_level = (log_level or s.log_level).lower()
     if migrate:
         db_upgrade("head")
     if workers > 1:
@@ -124,6 +137,7 @@ def worker(threads: int = typer.Option(2, min=1, help="job threads in this proce
     if not s.redis_url:
         console.print("[yellow]note:[/yellow] no SHOPWINDOW_REDIS_URL: consuming the SQLite "
                       f"job queue in {s.data_dir / 'jobs.db'} (same machine only)")
+    _configure_logging(s)
     configure_storage(FileStorage(s.data_dir / "media"))
     runtime.configure(s, Database(s.database_url))
     runtime.run_worker(threads)
@@ -163,6 +177,43 @@ def create_operator(
     finally:
         db.dispose()
     console.print(f"[green]operator created[/green]: @{created[0]} (id {created[1]})")
+
+
+@timelines_app.command("rebuild")
+def timelines_rebuild(
+    username: str | None = typer.Option(None, help="only this account (default: everyone)"),
+) -> None:
+    """Rebuild home timelines from follows and posts (after losing Redis, or to repair)."""
+    from sqlalchemy import select
+
+    from shopwindow.accounts import queries as accounts_q
+    from shopwindow.accounts.models import Account
+    from shopwindow.core.errors import NotFound
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.social import timelines
+
+    s = _settings()
+    db = Database(s.database_url, pool_size=1)
+    try:
+        with unit_of_work(db, write=False) as session:
+            if username:
+                try:
+                    ids = [accounts_q.get_by_username(session, username).id]
+                except NotFound:
+                    raise _fail(f"no account @{username}") from None
+            else:
+                ids = list(session.scalars(select(Account.id)
+                                           .where(Account.deleted_at.is_(None))
+                                           .order_by(Account.id)))
+        entries = 0
+        for i in range(0, len(ids), 200):  # bounded transactions
+            with unit_of_work(db) as session:
+                for aid in ids[i:i + 200]:
+                    entries += timelines.rebuild_home(session, aid)
+    finally:
+        db.dispose()
+    console.print(f"[green]rebuilt {len(ids)} home timelines[/green] ({entries} entries)")
 
 
 @app.command()
@@ -211,7 +262,7 @@ def demo(
         console.print("[yellow]this database has accounts that were not made by the demo "
                       "seed; nothing was seeded[/yellow]")
     if serve_after:
-        serve(host=host, port=port, workers=1, migrate=False, log_level="info")
+        serve(host=host, port=port, workers=1, migrate=False, log_level=None)
 
 
 def _reset_demo(s: Settings) -> None:

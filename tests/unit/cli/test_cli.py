@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -124,3 +124,29 @@ def test_demo_reset_refuses_non_sqlite(env, monkeypatch):
 def test_worker_refuses_immediate_mode(env):
     res = runner.invoke(app, ["worker"])
     assert res.exit_code == 1 and "immediate" in res.output
+
+
+def test_timelines_rebuild_refills_home_timelines(env, tmp_path):
+    from shopwindow.social import timelines
+
+    demo_dir = tmp_path / "demo"
+    res = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(demo_dir),
+                              "--creators", "3", "--fans", "5"])
+    assert res.exit_code == 0, res.output
+    url = f"sqlite:///{demo_dir.resolve()}/shopwindow.db"
+    eng = _engine(url)
+    with Session(eng) as s:
+        fan = s.scalar(select(Account).where(Account.role == "fan"))
+        before = timelines.entry_count(s, fan.id)
+        assert before > 0
+        s.execute(text("DELETE FROM social_home_entry"))
+        s.commit()
+        assert timelines.entry_count(s, fan.id) == 0
+    res = runner.invoke(app, ["timelines", "rebuild"])
+    assert res.exit_code == 0, res.output
+    assert "rebuilt 9 home timelines" in res.output
+    with Session(eng) as s:
+        assert timelines.entry_count(s, fan.id) == before
+    res = runner.invoke(app, ["timelines", "rebuild", "--username", "nobody_here"])
+    assert res.exit_code == 1 and "no account" in res.output
+    eng.dispose()
