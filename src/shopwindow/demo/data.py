@@ -75,7 +75,7 @@ VERTICALS: tuple[Vertical, ...] = (
     ),
     Vertical(
         "beauty", "美妆护肤", "Beauty", ("护肤心得", "敏感肌护肤", "空瓶记"),
-        ("skincare", "beauty", "sunscreen"),
+        ("skincare", "beauty", "skincareroutine"),
         (P("维C精华液", "Vitamin C serum", "bottle", 268,
            ("用了一个月肤色明显匀了", "质地轻薄，上脸秒吸收"), "开封后要尽快用完",
            ("my skin tone evened out within a month", "the texture sinks in within seconds"),
