@@ -283,6 +283,18 @@ def _reset_demo(s: Settings) -> None:
     console.print("[yellow]demo data deleted[/yellow]")
 
 
+@app.command(
+    "partner-sim",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def partner_sim(ctx: typer.Context) -> None:
+    """Run a partner-shop simulator (a separate HTTP server); `--help` lists its options."""
+    from shopwindow.partnersim.__main__ import main as sim_main
+
+    sim_main(list(ctx.args))
+
+
 def main() -> None:
     app()
 

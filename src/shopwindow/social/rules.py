@@ -15,8 +15,9 @@ VISIBILITIES = ("public", "unlisted", "private")
 MAX_MEDIA = 9
 
 # Latin-style #tag, and Weibo-style #话题# (closed by a second #; must contain a CJK
-# character so "#a and #b" stays two Latin tags).
-_WEIBO_TAG = r"#(?P<wtag>(?=[^#\n]*[\u4e00-\u9fff])[^#\s][^#\n]{0,59}?)#"
+# character and may not start or end with a space, so "#a and #b" and "#护肤 #美妆" stay
+# two separate tags).
+_WEIBO_TAG = r"#(?P<wtag>(?=[^#\n]*[\u4e00-\u9fff])[^#\s](?:[^#\n]{0,58}?[^#\s])?)#"
 _LATIN_TAG = r"(?<![\w/&])#(?P<tag>[\w\u4e00-\u9fff]{1,100})"
 _MENTION = r"(?<![\w/])@(?P<mention>[A-Za-z0-9_]{1,30})(?![\w@])"
 _URL = r"(?P<url>https?://[^\s<>\"'\u3000-\u303f\uff00-\uffef]{1,2000})"

@@ -74,3 +74,9 @@ def test_can_view(vis, follows, mentioned, blocked, expected):
                           viewer_is_mentioned=mentioned, blocked_either_way=blocked) is expected
     assert rules.can_view(visibility=vis, author_id=1, viewer_id=1, viewer_follows_author=False,
                           viewer_is_mentioned=False, blocked_either_way=False)
+
+
+def test_adjacent_tags_on_one_line_stay_separate():
+    assert rules.parse_text("#护肤 #美妆 #tag").tags == ["护肤", "美妆", "tag"]
+    assert rules.parse_text("#a #b").tags == ["a", "b"]
+    assert rules.parse_text("#双十一 好物# today").tags == ["双十一 好物"]
