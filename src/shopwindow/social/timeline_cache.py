@@ -37,7 +37,7 @@ from shopwindow.social.timeline_store import Window
 
 K_HEAD = 60  # stored entries cached per viewer (three pages of 20)
 K_AUTHOR = 40  # recent posts cached per merged author
-HEAD_TTL = 120.0
+HEAD_TTL = 300.0
 AUTHOR_TTL = 300.0
 MAX_HEADS = 50_000
 MAX_AUTHORS = 20_000
@@ -55,6 +55,10 @@ class Head:
     flags: dict[int, int]  # post id -> FAV|REBLOGGED|BOOKMARKED, for posts checked
     known_from: int  # posts newer than this had no interactions when loaded
     expires: float
+    fver: int = 0  # bumped whenever `flags` changes
+    # The last first page (no cursor) and what it was computed from.
+    memo_key: tuple[Any, ...] = ()
+    memo: HomePage | None = None
 
 
 @dataclass(slots=True)
@@ -87,6 +91,7 @@ class HomePage:
 
 
 heads: dict[int, Head] = {}
+_meta_ver = 0  # bumped when a cached post turns deleted (memoised pages depend on it)
 authors: dict[int, AuthorPosts] = {}
 meta: dict[int, Meta] = {}
 
@@ -102,7 +107,9 @@ def _cap(d: dict[int, Any], limit: int) -> None:
 
 def clear() -> None:
     """Forget everything (tests; bus reconnects)."""
+    global _meta_ver
     with bus.lock:
+        _meta_ver += 1
         heads.clear()
         authors.clear()
         meta.clear()
@@ -127,6 +134,21 @@ def page(viewer_id: int, pg: Page) -> HomePage | Miss:
             srcs.append((ap.ids, ap.complete))
     if miss_authors:
         return Miss(authors=miss_authors)
+    first = pg.max_id is None and pg.since_id is None and pg.min_id is None
+    if first:
+        key = (pg.limit, _meta_ver, h.fver, *(ids for ids, _c in srcs))
+        memo = h.memo
+        if memo is not None and len(key) == len(h.memo_key) and key[:3] == h.memo_key[:3] \
+                and all(a is b for a, b in zip(key[3:], h.memo_key[3:], strict=True)):
+            return HomePage(memo.ids, memo.flags, h.expires < time.monotonic())
+    res = _compute(h, srcs, pg)
+    if first and isinstance(res, HomePage):
+        h.memo_key, h.memo = key, res
+    return res
+
+
+def _compute(h: Head, srcs: list[tuple[tuple[int, ...], bool]], pg: Page) -> HomePage | Miss:
+    ctx = h.ctx
     floor = 0
     for ids, complete in srcs:
         if not complete:
@@ -350,6 +372,7 @@ def _load_flags(session: Session, viewer_id: int, ids: list[int]) -> None:
         # Only fill unknown entries: known ones may have changed through events meanwhile.
         for pid, f in rows.items():
             h.flags.setdefault(pid, f)
+        h.fver += 1
         if not _replay(gen):
             heads.pop(viewer_id, None)
 
@@ -376,6 +399,7 @@ def _set_flag(account_id: Any, post_id: Any, bit: int, on: bool) -> None:
             return  # unknown: loaded from the database when needed
         cur = 0
     h.flags[pid] = (cur | bit) if on else (cur & ~bit)
+    h.fver += 1
 
 
 def _evict(*account_ids: Any) -> None:
@@ -400,6 +424,8 @@ def _handle(kind: str, p: dict[str, Any]) -> None:
         if rb:
             _set_flag(author, rb, REBLOGGED, True)
     elif kind == "social.post_deleted":
+        global _meta_ver
+        _meta_ver += 1
         pid, author = int(p["post_id"]), int(p["author_id"])
         rb = int(p.get("reblog_of_id") or 0)
         m = meta.get(pid)
@@ -440,9 +466,7 @@ def _handle(kind: str, p: dict[str, Any]) -> None:
     elif kind == "timeline.changed":
         _evict(p.get("owner"))
     elif kind == bus.FLUSH:
-        heads.clear()
-        authors.clear()
-        meta.clear()
+        clear()
 
 
 bus.on(_handle)

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shopwindow.db.upsert import insert_ignore
 from shopwindow.social.models import HomeEntry
 
 # The SQL store trims an owner's timeline on roughly one insert in TRIM_EVERY (chosen by a
@@ -31,6 +31,13 @@ from shopwindow.social.models import HomeEntry
 # walk of `size` rows, too much to pay for every follower of every post. A timeline thus
 # holds at most about size + TRIM_EVERY entries between trims; `trim()` is exact.
 TRIM_EVERY = 16
+
+# Delete everything at or below the (size+1)-th newest entry; no-op when there are fewer
+# (the comparison with NULL matches nothing). An index walk of `size` rows per owner.
+_TRIM = text(
+    "DELETE FROM social_home_entry WHERE owner_id = :o AND post_id <= ("
+    "SELECT post_id FROM social_home_entry WHERE owner_id = :o "
+    "ORDER BY post_id DESC LIMIT 1 OFFSET :size)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +106,30 @@ class SqlTimelineStore:
 
     def add(self, session: Session, owner_ids: Sequence[int], post_id: int,
             author_id: int) -> int:
-        n = insert_ignore(session, HomeEntry.__table__, [
-            {"owner_id": o, "post_id": post_id, "author_id": author_id} for o in owner_ids])
-        for o in owner_ids:
-            if should_trim(o, post_id):
-                self.trim(session, o, self.size)
+        n = self._insert(session, [{"owner_id": o, "post_id": post_id, "author_id": author_id}
+                                   for o in owner_ids])
+        due = [{"o": o, "size": self.size} for o in owner_ids if should_trim(o, post_id)]
+        if due:
+            session.execute(_TRIM, due)
         return n
 
     def add_entries(self, session: Session, owner_id: int,
                     entries: Sequence[tuple[int, int]]) -> int:
-        return insert_ignore(session, HomeEntry.__table__, [
-            {"owner_id": owner_id, "post_id": p, "author_id": a} for p, a in entries])
+        return self._insert(session, [{"owner_id": owner_id, "post_id": p, "author_id": a}
+                                      for p, a in entries])
+
+    @staticmethod
+    def _insert(session: Session, rows: list[dict[str, int]]) -> int:
+        # One cached single-row statement run as executemany: compiling a multi-VALUES
+        # statement for thousands of followers costs more than inserting them.
+        if not rows:
+            return 0
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+            HomeEntry).on_conflict_do_nothing()
+        res = session.execute(ins, rows)
+        n = getattr(res, "rowcount", -1)
+        return int(n) if n is not None and n >= 0 else len(rows)
 
     def remove_post(self, session: Session, owner_ids: Sequence[int], post_id: int,
                     author_id: int) -> None:
@@ -126,11 +146,7 @@ class SqlTimelineStore:
         session.execute(delete(HomeEntry).where(HomeEntry.owner_id == owner_id))
 
     def trim(self, session: Session, owner_id: int, size: int) -> None:
-        cutoff = session.scalar(select(HomeEntry.post_id).where(HomeEntry.owner_id == owner_id)
-                                .order_by(HomeEntry.post_id.desc()).offset(size).limit(1))
-        if cutoff is not None:
-            session.execute(delete(HomeEntry).where(HomeEntry.owner_id == owner_id,
-                                                    HomeEntry.post_id <= cutoff))
+        session.execute(_TRIM, {"o": owner_id, "size": size})
 
     def window(self, session: Session, owner_id: int, w: Window) -> list[tuple[int, int]]:
         col = HomeEntry.post_id

@@ -37,9 +37,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shopwindow.accounts import queries as accounts_q
 from shopwindow.accounts import rules as account_rules
-from shopwindow.accounts.models import OAuthToken
+from shopwindow.accounts.models import Account, OAuthToken
 from shopwindow.config import Settings
 from shopwindow.core.pagination import Page
 from shopwindow.db.engine import Database
@@ -55,7 +54,7 @@ PATH = "/api/v1/timelines/home"
 SCOPE = "read:statuses"
 TOKEN_TTL = 5.0  # a revoked token works for at most this long in other processes
 TOKEN_REFRESH_AHEAD = 2.5  # tokens in use are re-checked this long before they expire
-JSON_TTL = 60.0
+JSON_TTL = 300.0
 MAX_TOKENS = 100_000
 MAX_STATUSES = 100_000
 MAX_ACCOUNTS = 100_000
@@ -164,16 +163,18 @@ bus.on(_handle)
 
 
 def _token_rows(session: Session, hashes: list[str]) -> dict[str, TokenEntry]:
+    """Active tokens of live accounts among `hashes` (one query, no ORM objects)."""
     out: dict[str, TokenEntry] = {}
-    rows = session.scalars(select(OAuthToken).where(OAuthToken.token_hash.in_(hashes))).all()
     exp = time.monotonic() + TOKEN_TTL
-    for tok in rows:
-        if tok.revoked_at is not None or tok.account_id is None:
-            continue
-        if accounts_q.find_account(session, tok.account_id) is None:
-            continue
-        out[tok.token_hash] = TokenEntry(tok.account_id, account_rules.scopes_allow(
-            tok.scopes.split(), SCOPE), exp)
+    for i in range(0, len(hashes), 500):
+        rows = session.execute(
+            select(OAuthToken.token_hash, OAuthToken.account_id, OAuthToken.scopes)
+            .join(Account, Account.id == OAuthToken.account_id)
+            .where(OAuthToken.token_hash.in_(hashes[i:i + 500]),
+                   OAuthToken.revoked_at.is_(None), Account.deleted_at.is_(None)))
+        for h, aid, scopes in rows:
+            can_read = account_rules.scopes_allow(scopes.split(), SCOPE)
+            out[h] = TokenEntry(int(aid or 0), can_read, exp)
     return out
 
 
@@ -201,6 +202,9 @@ class FastHomeTimeline:
         self._stale_acct: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._token_task = False
+        self._pending: dict[str, asyncio.Future[TokenEntry | None]] = {}
+        self._inflight: dict[int, asyncio.Future[None]] = {}
+        self._batching = False
         self._json_task = False
         bus.configure(settings.redis_url, REDIS_PREFIX)
 
@@ -235,15 +239,15 @@ class FastHomeTimeline:
             self._spawn(self._refresh_head, viewer)
         body = self._compose(res, viewer)
         if body is None:
-            await run_in_threadpool(self._load_json, _needed(res), viewer)
+            await self._ensure_json(_needed(res), viewer)
             body = self._compose(res, viewer)
             if body is None:
                 raise _Fallback
         link = None
         if res.ids:
-            q = urlencode([*keep, ("max_id", str(res.ids[-1]))])
-            q2 = urlencode([*keep, ("min_id", str(res.ids[0]))])
-            link = f'<{self.base}?{q}>; rel="next", <{self.base}?{q2}>; rel="prev"'.encode()
+            pre = urlencode(keep) + "&" if keep else ""
+            link = (f'<{self.base}?{pre}max_id={res.ids[-1]}>; rel="next", '
+                    f'<{self.base}?{pre}min_id={res.ids[0]}>; rel="prev"').encode()
         return body, link
 
     async def _viewer(self, scope: Scope) -> int:
@@ -261,10 +265,9 @@ class FastHomeTimeline:
         now = time.monotonic()
         tok = tokens.get(key)
         if tok is None or tok.expires <= now:
-            found = await run_in_threadpool(self._lookup_tokens, [key])
-            tok = found.get(key)
+            tok = await self._check_token(key)
             if tok is None:
-                raise _Fallback  # invalid: the route answers 401
+                raise _Fallback  # invalid (the route answers 401) or the lookup failed
         elif tok.expires - now < TOKEN_REFRESH_AHEAD:
             self._due.add(key)
             if not self._token_task:
@@ -273,6 +276,62 @@ class FastHomeTimeline:
         if not tok.can_read:
             raise _Fallback  # the route answers 403
         return tok.account_id
+
+    async def _ensure_json(self, pids: list[int], viewer: int) -> None:
+        # Single flight: when a new post lands in many homes at once (a big account posts),
+        # one request loads its JSON and the others wait for that load.
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
+        mine: list[int] = []
+        for pid in pids:
+            f = self._inflight.get(pid)
+            if f is None:
+                f = loop.create_future()
+                self._inflight[pid] = f
+                mine.append(pid)
+            waits.append(f)
+        if mine:
+            try:
+                await run_in_threadpool(self._load_json, mine, viewer)
+            except Exception:
+                log.exception("status JSON load failed")
+            finally:
+                for pid in mine:
+                    f = self._inflight.pop(pid)
+                    if not f.done():
+                        f.set_result(None)
+        await asyncio.gather(*waits)
+
+    async def _check_token(self, key: str) -> TokenEntry | None:
+        # Requests whose tokens need a database check share one query per batch: after an
+        # idle spell (or at start) thousands of tokens may need one at the same moment.
+        fut = self._pending.get(key)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._pending[key] = fut
+            if not self._batching:
+                self._batching = True
+                task = asyncio.get_running_loop().create_task(self._token_batches())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return await fut
+
+    async def _token_batches(self) -> None:
+        try:
+            while self._pending:
+                batch = dict(list(self._pending.items())[:500])
+                for k in batch:
+                    self._pending.pop(k, None)
+                try:
+                    found = await run_in_threadpool(self._lookup_tokens, list(batch))
+                except Exception:
+                    log.exception("token lookup failed")
+                    found = {}
+                for k, f in batch.items():
+                    if not f.done():
+                        f.set_result(found.get(k))
+        finally:
+            self._batching = False
 
     def _compose(self, res: tc.HomePage, viewer: int) -> bytes | None:
         parts: list[bytes] = [b"["]
