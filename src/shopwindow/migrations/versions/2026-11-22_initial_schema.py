@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6170a942ccf9
+Revision ID: 69d8958d2862
 Revises: 
-Create Date: 2026-11-22 10:40:20.596004
+Create Date: 2026-11-22 11:08:33.764025
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import shopwindow.db.base
 
 
-revision: str = '6170a942ccf9'
+revision: str = '69d8958d2862'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -49,6 +49,40 @@ def upgrade() -> None:
     sa.UniqueConstraint('email_key', name=op.f('uq_account_email_key')),
     sa.UniqueConstraint('username_key', name=op.f('uq_account_username_key'))
     )
+    op.create_table('ledger_account',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('owner_type', sa.String(length=16), nullable=False),
+    sa.Column('owner_id', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_account')),
+    sa.UniqueConstraint('kind', 'owner_type', 'owner_id', 'currency', name='uq_ledger_account_kind_owner_currency')
+    )
+    with op.batch_alter_table('ledger_account', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_account_owner', ['owner_type', 'owner_id'], unique=False)
+
+    op.create_table('ledger_entry',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('ref_type', sa.String(length=40), nullable=False),
+    sa.Column('ref_id', sa.String(length=200), nullable=False),
+    sa.Column('memo', sa.String(length=500), nullable=False),
+    sa.Column('reverses_entry_id', sa.BigInteger(), nullable=True),
+    sa.Column('booking_entry_id', sa.BigInteger(), nullable=True),
+    sa.Column('settle_after', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['reverses_entry_id'], ['ledger_entry.id'], name=op.f('fk_ledger_entry_reverses_entry_id_ledger_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entry')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_entry_idempotency_key')),
+    sa.UniqueConstraint('reverses_entry_id', name=op.f('uq_ledger_entry_reverses_entry_id'))
+    )
+    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entry_booking', ['booking_entry_id', 'kind'], unique=False)
+        batch_op.create_index('ix_ledger_entry_kind_settle', ['kind', 'settle_after'], unique=False)
+        batch_op.create_index('ix_ledger_entry_ref', ['ref_type', 'ref_id', 'id'], unique=False)
+
     op.create_table('media_attachment',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('account_id', sa.BigInteger(), nullable=False),
@@ -115,6 +149,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('account_id', 'target_id', name=op.f('pk_social_block')),
     sa.UniqueConstraint('id', name=op.f('uq_social_block_id'))
     )
+    with op.batch_alter_table('social_block', schema=None) as batch_op:
+        batch_op.create_index('ix_social_block_target', ['target_id', 'account_id'], unique=False)
+
     op.create_table('social_bookmark',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('post_id', sa.BigInteger(), nullable=False),
@@ -230,6 +267,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account_web_session')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_account_web_session_token_hash'))
     )
+    op.create_table('ledger_posting',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('entry_id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['ledger_account.id'], name=op.f('fk_ledger_posting_account_id_ledger_account')),
+    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entry.id'], name=op.f('fk_ledger_posting_entry_id_ledger_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_posting'))
+    )
+    with op.batch_alter_table('ledger_posting', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_posting_account', ['account_id', 'entry_id'], unique=False)
+        batch_op.create_index('ix_ledger_posting_entry', ['entry_id'], unique=False)
+
     op.create_table('account_oauth_code',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -273,6 +324,11 @@ def downgrade() -> None:
 
     op.drop_table('account_oauth_token')
     op.drop_table('account_oauth_code')
+    with op.batch_alter_table('ledger_posting', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_posting_entry')
+        batch_op.drop_index('ix_ledger_posting_account')
+
+    op.drop_table('ledger_posting')
     op.drop_table('account_web_session')
     op.drop_table('account_oauth_app')
     op.drop_table('social_post_tag')
@@ -302,6 +358,9 @@ def downgrade() -> None:
 
     op.drop_table('social_follow')
     op.drop_table('social_bookmark')
+    with op.batch_alter_table('social_block', schema=None) as batch_op:
+        batch_op.drop_index('ix_social_block_target')
+
     op.drop_table('social_block')
     op.drop_table('social_account_stats')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
@@ -317,5 +376,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_media_attachment_account')
 
     op.drop_table('media_attachment')
+    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entry_ref')
+        batch_op.drop_index('ix_ledger_entry_kind_settle')
+        batch_op.drop_index('ix_ledger_entry_booking')
+
+    op.drop_table('ledger_entry')
+    with op.batch_alter_table('ledger_account', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_account_owner')
+
+    op.drop_table('ledger_account')
     op.drop_table('account')
     # ### end Alembic commands ###
