@@ -376,6 +376,7 @@ def main() -> None:
     t.add_row("home / ping", f"{ratio:.0%}", "≥ 40 %")
     t.add_row("GET home p50 / p99 ms", f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f}", "p99 ≤ 50")
     t.add_row("errors (home, ping)", f"{h['errors']}, {p['errors']}", "0")
+    t.add_row("home response size (bytes)", f"{h['bytes_per_response']:,.0f}", "")
     t.add_row("cold home p50 / p99 ms", f"{results['cold_p50_ms']:.0f} / "
               f"{results['cold_p99_ms']:.0f}", "")
     bv = max(r["all_seen_ms"] for r in results["big_visibility"])

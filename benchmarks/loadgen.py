@@ -46,6 +46,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    bytes_per_response: float = 0.0
 
 
 def wrk_available() -> bool:
@@ -89,7 +90,12 @@ def run_wrk(url: str, *, connections: int, seconds: int, threads: int = 2,
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
         errs += sum(int(x) for x in m.groups())
-    return Result("wrk", url, connections, float(seconds), total, rps, p50, p99, errs)
+    m = re.search(r"(\d+) requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read", out)
+    size = 0.0
+    if m:
+        size = float(m.group(2)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[
+            m.group(3)] / max(1, int(m.group(1)))
+    return Result("wrk", url, connections, float(seconds), total, rps, p50, p99, errs, size)
 
 
 async def _py_load(host: str, port: int, path: str, tokens: list[str] | None,
@@ -98,9 +104,10 @@ async def _py_load(host: str, port: int, path: str, tokens: list[str] | None,
     errors = 0
     stop_at = time.perf_counter() + seconds
     counter = 0
+    nbytes = 0
 
     async def conn(k: int) -> None:
-        nonlocal errors, counter
+        nonlocal errors, counter, nbytes
         reader, writer = await asyncio.open_connection(host, port)
         i = k * 7919
         while time.perf_counter() < stop_at:
@@ -114,7 +121,7 @@ async def _py_load(host: str, port: int, path: str, tokens: list[str] | None,
             status = int(head.split(b" ", 2)[1])
             m = re.search(rb"(?i)content-length:\s*(\d+)", head)
             if m:
-                await reader.readexactly(int(m.group(1)))
+                nbytes += len(head) + len(await reader.readexactly(int(m.group(1))))
             lat.append(time.perf_counter() - t0)
             counter += 1
             if status >= 400:
@@ -130,7 +137,7 @@ async def _py_load(host: str, port: int, path: str, tokens: list[str] | None,
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
     return Result("python", f"http://{host}:{port}{path}", connections, dt, len(lat),
-                  len(lat) / dt, pct(0.50), pct(0.99), errors)
+                  len(lat) / dt, pct(0.50), pct(0.99), errors, nbytes / max(1, len(lat)))
 
 
 def run_python(url: str, *, connections: int, seconds: int, path: str | None = None,

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from shopwindow.core.ids import id_floor_for_ms
+from shopwindow.core.ids import id_floor_for_ms, new_id
 from shopwindow.core.pagination import Page
 from shopwindow.social import timeline_bus as bus
 from shopwindow.social import timelines
@@ -252,7 +252,7 @@ def _load_head(session: Session, viewer_id: int) -> None:
     gen = bus.generation()
     # Posts newer than this had no interactions when we read (with a margin for the
     # clocks of other hosts).
-    known_from = id_floor_for_ms(int(time.time() * 1000) + CLOCK_MARGIN_MS)
+    known_from = max(new_id(), id_floor_for_ms(int(time.time() * 1000) + CLOCK_MARGIN_MS))
     ctx = timelines.viewer_context(session, viewer_id)
     got = timelines.store().window(session, viewer_id, Window(limit=K_HEAD + 1))
     entries = tuple(p for p, _a in got[:K_HEAD])

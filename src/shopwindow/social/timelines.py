@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from shopwindow.config import get_settings
@@ -93,16 +93,17 @@ def is_big(session: Session, author_id: int) -> bool:
 
 
 def _follower_batches(session: Session, author_id: int) -> Any:
+    # Keyset pagination in the order of ix_social_follow_followee (followee_id, id): no sort.
     last = -1
     while True:
-        ids = list(session.scalars(
-            select(Follow.follower_id)
-            .where(Follow.followee_id == author_id, Follow.follower_id > last)
-            .order_by(Follow.follower_id).limit(BATCH)))
-        if not ids:
+        rows = session.execute(
+            select(Follow.id, Follow.follower_id)
+            .where(Follow.followee_id == author_id, Follow.id > last)
+            .order_by(Follow.id).limit(BATCH)).all()
+        if not rows:
             return
-        yield ids
-        last = ids[-1]
+        yield [int(r[1]) for r in rows]
+        last = rows[-1][0]
 
 
 # ------------------------------------------------------------------ writes (jobs)
@@ -233,11 +234,11 @@ def viewer_context(session: Session, viewer_id: int) -> ViewerContext:
     return ViewerContext(viewer_id, followees, (viewer_id, *big), hidden)
 
 
-def posts_window(session: Session, authors: Sequence[int], w: Window) -> list[int]:
-    """Ids of the authors' non-deleted posts in the window (store order convention)."""
-    if not authors:
-        return []
-    stmt = select(Post.id).where(Post.account_id.in_(list(authors)), Post.deleted_at.is_(None))
+UNION_CHUNK = 200  # authors per UNION ALL statement (SQLite allows 500 compound terms)
+
+
+def _author_window(author_id: int, w: Window) -> Any:
+    stmt = select(Post.id).where(Post.account_id == author_id, Post.deleted_at.is_(None))
     if w.max_id is not None:
         stmt = stmt.where(Post.id < w.max_id)
     if w.since_id is not None:
@@ -246,7 +247,30 @@ def posts_window(session: Session, authors: Sequence[int], w: Window) -> list[in
         stmt = stmt.where(Post.id > w.min_id).order_by(Post.id.asc())
     else:
         stmt = stmt.order_by(Post.id.desc())
-    return [int(i) for i in session.scalars(stmt.limit(w.limit))]
+    return stmt.limit(w.limit)
+
+
+def posts_window(session: Session, authors: Sequence[int], w: Window) -> list[int]:
+    """Ids of the authors' non-deleted posts in the window (store order convention).
+
+    One index range per author, combined with UNION ALL: with `account_id IN (…) ORDER BY
+    id DESC LIMIT n`, PostgreSQL walks the primary key backwards and filters, which reads
+    the whole table when the authors posted little.
+    """
+    authors = list(dict.fromkeys(authors))
+    if not authors:
+        return []
+    if len(authors) == 1:
+        return [int(i) for i in session.scalars(_author_window(authors[0], w))]
+    asc = w.min_id is not None
+    out: list[int] = []
+    for i in range(0, len(authors), UNION_CHUNK):
+        subs = [_author_window(a, w).subquery() for a in authors[i:i + UNION_CHUNK]]
+        u = union_all(*[select(sq.c.id) for sq in subs]).subquery()
+        stmt = select(u.c.id).order_by(u.c.id.asc() if asc else u.c.id.desc()).limit(w.limit)
+        out.extend(int(x) for x in session.scalars(stmt))
+    out.sort(reverse=not asc)
+    return out[: w.limit]
 
 
 def visible_in_home(ctx: ViewerContext, post: Post | None, original: Post | None) -> bool:
