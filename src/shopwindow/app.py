@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(SecurityHeadersMiddleware)
 
     from shopwindow.accounts import api as accounts_api
+    from shopwindow.partners import api as partners_api
     from shopwindow.web import health, media_files
     from shopwindow.web.mastodon import router as mastodon_router
     from shopwindow.web.oauth import router as oauth_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(oauth_router)
     app.include_router(mastodon_router)
     app.include_router(accounts_api.router)
+    app.include_router(partners_api.router)
     app.include_router(media_files.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

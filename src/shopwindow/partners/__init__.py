@@ -1,0 +1,1 @@
+"""Partner platforms: registration, domains, URL acceptance, product data, commission terms."""
