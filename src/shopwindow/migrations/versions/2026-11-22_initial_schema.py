@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 69d8958d2862
+Revision ID: 4491bd37f0b2
 Revises: 
-Create Date: 2026-11-22 11:08:33.764025
+Create Date: 2026-11-22 11:15:34.114452
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import shopwindow.db.base
 
 
-revision: str = '69d8958d2862'
+revision: str = '4491bd37f0b2'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -133,6 +133,28 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_event_pending', ['dispatched_at', 'id'], unique=False)
 
+    op.create_table('partner',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('slug', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('tracking_param', sa.String(length=40), nullable=False),
+    sa.Column('tracking_mode', sa.String(length=16), nullable=False),
+    sa.Column('product_source', sa.String(length=16), nullable=False),
+    sa.Column('api_base_url', sa.String(length=500), nullable=True),
+    sa.Column('product_path', sa.String(length=200), nullable=False),
+    sa.Column('default_rate_bps', sa.Integer(), nullable=False),
+    sa.Column('category_rates', sa.JSON(), nullable=False),
+    sa.Column('attribution_window_days', sa.Integer(), nullable=False),
+    sa.Column('return_window_days', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('postback_secret', sa.String(length=200), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('suspended_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner')),
+    sa.UniqueConstraint('slug', name=op.f('uq_partner_slug'))
+    )
     op.create_table('social_account_stats',
     sa.Column('account_id', sa.BigInteger(), nullable=False),
     sa.Column('followers_count', sa.Integer(), nullable=False),
@@ -281,6 +303,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_posting_account', ['account_id', 'entry_id'], unique=False)
         batch_op.create_index('ix_ledger_posting_entry', ['entry_id'], unique=False)
 
+    op.create_table('partner_domain',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('partner_id', sa.BigInteger(), nullable=False),
+    sa.Column('host', sa.String(length=253), nullable=False),
+    sa.Column('registrable', sa.String(length=253), nullable=False),
+    sa.Column('port', sa.Integer(), nullable=False),
+    sa.Column('allow_subdomains', sa.Boolean(), nullable=False),
+    sa.Column('is_ip', sa.Boolean(), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_partner_domain_partner_id_partner'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_domain')),
+    sa.UniqueConstraint('host', 'port', name='uq_partner_domain_host_port')
+    )
+    with op.batch_alter_table('partner_domain', schema=None) as batch_op:
+        batch_op.create_index('ix_partner_domain_partner', ['partner_id'], unique=False)
+        batch_op.create_index('ix_partner_domain_registrable', ['registrable'], unique=False)
+
     op.create_table('account_oauth_code',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -324,6 +363,11 @@ def downgrade() -> None:
 
     op.drop_table('account_oauth_token')
     op.drop_table('account_oauth_code')
+    with op.batch_alter_table('partner_domain', schema=None) as batch_op:
+        batch_op.drop_index('ix_partner_domain_registrable')
+        batch_op.drop_index('ix_partner_domain_partner')
+
+    op.drop_table('partner_domain')
     with op.batch_alter_table('ledger_posting', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_posting_entry')
         batch_op.drop_index('ix_ledger_posting_account')
@@ -363,6 +407,7 @@ def downgrade() -> None:
 
     op.drop_table('social_block')
     op.drop_table('social_account_stats')
+    op.drop_table('partner')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_event_pending')
 
