@@ -109,20 +109,22 @@ class Server:
 
 
 async def _warm(base: str, tokens: list[str], concurrency: int = 8) -> list[float]:
-    """Read every reader's home once (cold caches); returns latencies in ms."""
+    """Read every reader's home once; returns latencies in ms."""
+    host, port = base.split("//", 1)[1].split(":")
+    pool = loadgen.Pool(host, int(port), concurrency)
     sem = asyncio.Semaphore(concurrency)
     lat: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as c:
 
-        async def one(tok: str) -> None:
-            async with sem:
-                t0 = time.perf_counter()
-                r = await c.get(HOME, headers={"Authorization": f"Bearer {tok}"})
-                r.raise_for_status()
-                lat.append((time.perf_counter() - t0) * 1000)
+    async def one(tok: str) -> None:
+        async with sem:
+            t0 = time.perf_counter()
+            status, body = await pool.request("GET", HOME,
+                                              {"Authorization": f"Bearer {tok}"})
+            assert status == 200, body[:300]
+            lat.append((time.perf_counter() - t0) * 1000)
 
-        await asyncio.gather(*(one(t) for t in tokens))
+    await asyncio.gather(*(one(t) for t in tokens))
+    await pool.close()
     return lat
 
 
@@ -227,6 +229,45 @@ def _followers(url: str, account_id: int) -> list[int]:
     return [int(x) for x in rows]
 
 
+def _markdown(r: dict[str, Any]) -> str:
+    """The figures as a Markdown table for docs/performance.md."""
+    p, h, sh = r["ping"], r["home"], r["shape"]
+    bv = [x["all_seen_ms"] for x in r["big_visibility"]]
+    mv = [x["all_seen_ms"] for x in r["mid_visibility"]]
+    ms = [x["store_complete_ms"] for x in r["mid_visibility"]]
+
+    def runs(v: list[float]) -> str:
+        return " / ".join(f"{x:.0f}" for x in v)
+
+    rows = [
+        ("GET /ping req/s", f"{p['rps']:,.0f}", ""),
+        ("GET /ping p50 / p99", f"{p['p50_ms']:.1f} / {p['p99_ms']:.1f} ms", ""),
+        ("GET /api/v1/timelines/home req/s", f"{h['rps']:,.0f}", ""),
+        ("home ÷ ping", f"{r['ratio']:.0%}", "≥ 40 %"),
+        ("home p50 / p99", f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f} ms", "p99 ≤ 50 ms"),
+        ("errors (home, ping)", f"{h['errors']}, {p['errors']}", "0"),
+        ("home response", f"{h['bytes_per_response'] / 1024:.1f} KiB (20 statuses)", ""),
+        ("cold first page p50 / p99", f"{r['cold_p50_ms']:.0f} / {r['cold_p99_ms']:.0f} ms",
+         ""),
+        (f"big account ({sh['big_followers']:,} followers): post → in every sampled "
+         "follower's home, per run", f"{runs(bv)} ms", "≤ 1,000 ms"),
+        (f"ordinary account ({r['mid_followers']:,} followers): post → fan-out stored for "
+         "every follower, per run", f"{runs(ms)} ms", ""),
+        ("ordinary account: post → in every sampled follower's home, per run",
+         f"{runs(mv)} ms", ""),
+    ]
+    head = (f"{r['db']}{' + Redis' if r['redis'] else ''}, {r['workers']} uvicorn worker(s), "
+            f"{h['connections']} connections × {h['seconds']:.0f} s, {r['tool']}")
+    lines = [f"**{head}**", "", "| measure | value | target |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    st = r["seed_timings"]
+    lines += ["", f"Seed: {sh['accounts']:,} accounts, {sh['follows']:,} follows, "
+              f"{sh['posts']:,} posts, {r['home_rows']:,} stored home entries for "
+              f"{sh['users']:,} readers, in {st['total']:.0f} s. "
+              f"Date: {r['date']}. Command: `{r['command']}`.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -241,7 +282,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (>1 needs --redis)")
     ap.add_argument("--redis", action="store_true", help="timelines + cache bus in Redis")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
-    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/sw_bench_feed")
+    ap.add_argument("--pg-url", default=None,
+                    help="default: postgresql://postgres@127.0.0.1:5432/sw_bench_feed[_redis]")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/shopwindow-bench-feed"))
     ap.add_argument("--reuse", action="store_true", help="skip seeding if the same shape exists")
     ap.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
@@ -255,7 +297,9 @@ def main() -> None:
 
     work = args.dir / f"{args.db}{'-redis' if args.redis else ''}"
     work.mkdir(parents=True, exist_ok=True)
-    url = (f"sqlite:///{work}/feed.db" if args.db == "sqlite" else args.pg_url)
+    pg_url = args.pg_url or ("postgresql://postgres@127.0.0.1:5432/sw_bench_feed"
+                             + ("_redis" if args.redis else ""))
+    url = (f"sqlite:///{work}/feed.db" if args.db == "sqlite" else pg_url)
     shape = feed_seed.Shape(args.accounts, args.follows, args.posts, args.big_followers,
                             args.mid_followers, args.readers)
     shape.check()
@@ -309,6 +353,14 @@ def main() -> None:
         cold.sort()
         results["cold_p50_ms"] = cold[len(cold) // 2]
         results["cold_p99_ms"] = cold[int(len(cold) * 0.99)]
+        # Each worker process has its own caches and the kernel picks the process per
+        # connection: read again until a whole pass is served warm.
+        for k in range(8 if args.workers > 1 else 1):
+            again = sorted(asyncio.run(_warm(base, [tokens[u] for u in readers])))
+            p99 = again[int(len(again) * 0.99)]
+            console.print(f"  warm pass {k + 1}: p99 {p99:.1f} ms")
+            if p99 < 20:
+                break
         # short runs to settle the server before measuring
         loadgen.run(f"{base}/ping", connections=args.connections, seconds=2, tool=args.tool)
         loadgen.run(f"{base}{HOME}", path=HOME, connections=args.connections, seconds=2,
@@ -365,8 +417,9 @@ def main() -> None:
     })
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    (out / f"feed-{args.db}{'-redis' if redis_url else ''}.json").write_text(
-        json.dumps(results, indent=2))
+    name = f"feed-{args.db}{'-redis' if redis_url else ''}"
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name}.md").write_text(_markdown(results))
 
     t = Table(title=f"home feed — {args.db}{' + Redis' if redis_url else ''}, "
               f"{args.workers} worker(s), {args.connections} connections, {results['tool']}")
