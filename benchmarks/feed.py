@@ -264,7 +264,7 @@ def _markdown(r: dict[str, Any]) -> str:
     lines += ["", f"Seed: {sh['accounts']:,} accounts, {sh['follows']:,} follows, "
               f"{sh['posts']:,} posts, {r['home_rows']:,} stored home entries for "
               f"{sh['users']:,} readers, in {st['total']:.0f} s. "
-              f"Date: {r['date']}. Command: `{r['command']}`.", ""]
+              f"Date: {r['date']}. Command: `{r['command']}`.", "", ""]
     return "\n".join(lines)
 
 

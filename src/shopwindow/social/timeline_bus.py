@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from redis.connection import parse_url
 
 from shopwindow.config import get_settings
 from shopwindow.outbox import DomainEvent, subscribe_live
@@ -115,10 +116,20 @@ def publish(kind: str, payload: dict[str, Any]) -> None:
             log.warning("timeline bus: publish to Redis failed; peers rely on cache TTLs")
 
 
+def channel_for(redis_url: str, prefix: str = "sw:") -> str:
+    """The bus channel: pub/sub channels are server-wide, so it names the database too."""
+    try:
+        db = int(parse_url(redis_url).get("db", 0) or 0)
+    except ValueError:
+        db = 0
+    return f"{prefix}bus:{db}"
+
+
 def _auto_publisher() -> None:
     url = get_settings().redis_url
     if url != remote.url:
         remote.url = url
+        remote.channel = channel_for(url) if url else "sw:bus"
         remote.client = (redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
                          if url else None)
 
@@ -143,7 +154,7 @@ def install_relay() -> None:
 def configure(redis_url: str | None, prefix: str = "sw:", *, listen: bool = True) -> None:
     """Connect the bus to Redis (publishing; listening too when `listen`)."""
     install_relay()
-    channel = f"{prefix}bus"
+    channel = channel_for(redis_url, prefix) if redis_url else f"{prefix}bus"
     if redis_url == remote.url and channel == remote.channel and (
             not listen or remote.thread is not None):
         return

@@ -71,7 +71,7 @@ def bus() -> Iterator[str]:
     require_redis()
     prefix = f"swtest:{uuid.uuid4().hex}:"
     timeline_bus.configure(REDIS_URL, prefix)
-    yield f"{prefix}bus"
+    yield timeline_bus.remote.channel
     timeline_bus.shutdown()
 
 
