@@ -68,4 +68,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(media_files.router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Hot path: the home timeline served from caches in front of the routers.
+    from shopwindow.web import fastfeed
+
+    fastfeed.install(app)
     return app

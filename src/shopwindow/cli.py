@@ -106,6 +106,12 @@ def serve(
     log_level = (log_level or s.log_level).lower()
     if migrate:
         db_upgrade("head")
+    if workers > 1 and not s.redis_url:
+        # Timeline/status caches, rate limits, idempotency keys and the token cache are
+        # per-process without Redis: several processes would disagree with each other.
+        console.print("[red]error:[/red] --workers > 1 needs SHOPWINDOW_REDIS_URL (shared "
+                      "caches, rate limits and invalidation); run one worker or configure Redis")
+        raise typer.Exit(2)
     if workers > 1:
         if s.jobs_mode == "thread":
             console.print("[yellow]note:[/yellow] with several workers and "

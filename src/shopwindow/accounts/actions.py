@@ -215,6 +215,7 @@ def change_password(session: Session, account: Account, current: str, new: str) 
         update(OAuthToken).where(OAuthToken.account_id == account.id).values(revoked_at=utcnow())
     )
     session.flush()
+    emit(session, "account.token_revoked", account_id=account.id)
 
 
 def delete_account(session: Session, account: Account, password: str) -> None:
@@ -398,6 +399,7 @@ def exchange_code(
                        OAuthToken.created_at >= row.used_at)
                 .values(revoked_at=now)
             )
+            emit(session, "account.token_revoked", account_id=row.account_id)
         raise Invalid("Authorization code is invalid, used or expired", field="code",
                       rule="invalid_grant")
     if row.redirect_uri != redirect_uri:
@@ -433,6 +435,7 @@ def revoke_token(session: Session, *, app: OAuthApp, token: str) -> None:
     if row is not None and row.app_id == app.id and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
+        emit(session, "account.token_revoked", account_id=row.account_id)
 
 
 def revoke_token_by_id(session: Session, *, account: Account, token_id: int) -> None:
@@ -444,3 +447,4 @@ def revoke_token_by_id(session: Session, *, account: Account, token_id: int) -> 
         raise Forbidden("Not your token")
     row.revoked_at = utcnow()
     session.flush()
+    emit(session, "account.token_revoked", account_id=account.id)

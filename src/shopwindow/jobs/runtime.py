@@ -130,8 +130,8 @@ def start_embedded(workers: int = 2) -> None:
     """Run the consumer on threads inside this process (demo / embedded mode)."""
     assert rt.huey is not None
     rt.consumer = _EmbeddedConsumer(rt.huey, workers=workers, worker_type="thread",
-                                    periodic=True, initial_delay=0.05, backoff=1.2,
-                                    max_delay=0.5, check_worker_health=False)
+                                    periodic=True, initial_delay=0.02, backoff=1.2,
+                                    max_delay=0.1, check_worker_health=False)
     rt.consumer.start()
 
 

@@ -99,8 +99,10 @@ def block(session: Session, account_id: int, target_id: int) -> None:
 
 def unblock(session: Session, account_id: int, target_id: int) -> None:
     _target(session, target_id, account_id)
-    session.execute(delete(Block).where(Block.account_id == account_id,
-                                        Block.target_id == target_id))
+    res = session.execute(delete(Block).where(Block.account_id == account_id,
+                                              Block.target_id == target_id))
+    if res.rowcount:  # type: ignore[attr-defined]
+        emit(session, "social.unblocked", account_id=account_id, target_id=target_id)
 
 
 def mute(session: Session, account_id: int, target_id: int, *, notifications: bool = True) -> None:
@@ -117,8 +119,10 @@ def mute(session: Session, account_id: int, target_id: int, *, notifications: bo
 
 def unmute(session: Session, account_id: int, target_id: int) -> None:
     _target(session, target_id, account_id)
-    session.execute(delete(Mute).where(Mute.account_id == account_id,
-                                       Mute.target_id == target_id))
+    res = session.execute(delete(Mute).where(Mute.account_id == account_id,
+                                             Mute.target_id == target_id))
+    if res.rowcount:  # type: ignore[attr-defined]
+        emit(session, "social.unmuted", account_id=account_id, target_id=target_id)
 
 
 # ------------------------------------------------------------------ posts
@@ -324,8 +328,10 @@ def bookmark(session: Session, actor_id: int, post_id: int) -> Post:
 
 def unbookmark(session: Session, actor_id: int, post_id: int) -> Post:
     post = _visible_original(session, actor_id, post_id)
-    session.execute(delete(Bookmark).where(Bookmark.account_id == actor_id,
-                                           Bookmark.post_id == post.id))
+    res = session.execute(delete(Bookmark).where(Bookmark.account_id == actor_id,
+                                                 Bookmark.post_id == post.id))
+    if res.rowcount:  # type: ignore[attr-defined]
+        emit(session, "social.unbookmarked", account_id=actor_id, post_id=post.id)
     return post
 
 

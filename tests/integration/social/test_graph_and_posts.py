@@ -168,3 +168,24 @@ def test_post_validation_names_field(uow):
     with uow() as s, pytest.raises(Invalid) as e:
         actions.create_post(s, a, text="x" * 5000)
     assert e.value.rule.startswith("max_length")
+
+
+def test_undo_actions_emit_events_only_when_something_changed(uow):
+    a, b = make_account(uow, "alice"), make_account(uow, "bob")
+    with uow() as s:
+        pid = actions.create_post(s, a, text="x").id
+        actions.block(s, b, a)
+        actions.mute(s, a, b)
+    with uow() as s:
+        actions.unblock(s, b, a)
+        actions.unmute(s, a, b)
+        actions.bookmark(s, b, pid)
+        actions.unbookmark(s, b, pid)
+        types = [e.type for e in emitted(s)]
+    assert types == ["social.unblocked", "social.unmuted", "social.bookmarked",
+                     "social.unbookmarked"]
+    with uow() as s:
+        actions.unblock(s, b, a)
+        actions.unmute(s, a, b)
+        actions.unbookmark(s, b, pid)
+        assert emitted(s) == []
