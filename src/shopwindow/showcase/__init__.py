@@ -1,0 +1,1 @@
+"""Showcase: products, recommendations, publisher, showcase and middle pages, bookmarks, cart."""

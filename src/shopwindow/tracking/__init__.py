@@ -1,0 +1,1 @@
+"""Tracking: buy clicks and hand-offs, partner postbacks, orders, attribution, commission."""
