@@ -1,0 +1,3 @@
+"""ORM tables of the showcase domain."""
+
+from __future__ import annotations

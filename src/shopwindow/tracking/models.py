@@ -1,0 +1,3 @@
+"""ORM tables of the tracking domain."""
+
+from __future__ import annotations
