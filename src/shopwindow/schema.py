@@ -7,6 +7,7 @@ from shopwindow.media import models as _media  # noqa: F401
 from shopwindow.notifications import models as _notifications  # noqa: F401
 from shopwindow.outbox import events as _outbox  # noqa: F401
 from shopwindow.partners import models as _partners  # noqa: F401
+from shopwindow.showcase import models as _showcase  # noqa: F401
 from shopwindow.social import models as _social  # noqa: F401
 
 metadata = Base.metadata
