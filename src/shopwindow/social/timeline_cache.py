@@ -68,8 +68,9 @@ class AuthorPosts:
     expires: float
 
 
-# author, reposted original (0), original's author (0), deleted (or original deleted)
-Meta = tuple[int, int, int, bool]
+# author, reposted original (0), original's author (0), deleted (or original deleted),
+# account replied to (0)
+Meta = tuple[int, int, int, bool, int]
 
 
 @dataclass(slots=True)
@@ -187,8 +188,10 @@ def _compute(h: Head, srcs: list[tuple[tuple[int, ...], bool]], pg: Page) -> Hom
         if m is None:
             missing.append(pid)
             continue
-        author, rb, orig_author, deleted = m
+        author, rb, orig_author, deleted, reply_to = m
         if deleted or not ctx.shows_author(author) or (rb and orig_author in hidden):
+            continue
+        if reply_to and not ctx.shows_reply(author, reply_to):
             continue
         out.append(pid)
         if len(out) >= pg.limit and not missing:
@@ -317,15 +320,16 @@ def _meta_rows(session: Session, ids: list[int]) -> dict[int, Meta]:
     for i in range(0, len(ids), 500):
         rows = session.execute(
             select(Post.id, Post.account_id, Post.reblog_of_id, Post.deleted_at,
-                   orig.account_id, orig.deleted_at)
+                   orig.account_id, orig.deleted_at, Post.in_reply_to_account_id)
             .outerjoin(orig, orig.id == Post.reblog_of_id)
             .where(Post.id.in_(ids[i:i + 500])))
-        for pid, author, rb, deleted, o_author, o_deleted in rows:
+        for pid, author, rb, deleted, o_author, o_deleted, reply_to in rows:
             gone = deleted is not None or (rb is not None and (o_author is None
                                                                or o_deleted is not None))
-            out[int(pid)] = (int(author), int(rb or 0), int(o_author or 0), gone)
+            out[int(pid)] = (int(author), int(rb or 0), int(o_author or 0), gone,
+                             int(reply_to or 0))
     for pid in ids:
-        out.setdefault(pid, (0, 0, 0, True))  # no such post
+        out.setdefault(pid, (0, 0, 0, True, 0))  # no such post
     return out
 
 
@@ -413,7 +417,7 @@ def _handle(kind: str, p: dict[str, Any]) -> None:
         pid, author = int(p["post_id"]), int(p["author_id"])
         rb = p.get("reblog_of_id")
         meta.setdefault(pid, (author, int(rb or 0), int(p.get("reblog_of_account_id") or 0),
-                              False))
+                              False, int(p.get("in_reply_to_account_id") or 0)))
         ap = authors.get(author)
         if ap is not None:
             ids = _insert_desc(ap.ids, pid)
@@ -429,7 +433,7 @@ def _handle(kind: str, p: dict[str, Any]) -> None:
         pid, author = int(p["post_id"]), int(p["author_id"])
         rb = int(p.get("reblog_of_id") or 0)
         m = meta.get(pid)
-        meta[pid] = (m[0], m[1], m[2], True) if m else (author, rb, 0, True)
+        meta[pid] = (m[0], m[1], m[2], True, m[4]) if m else (author, rb, 0, True, 0)
         ap = authors.get(author)
         if ap is not None and pid in ap.ids:
             authors[author] = AuthorPosts(tuple(i for i in ap.ids if i != pid), ap.complete,

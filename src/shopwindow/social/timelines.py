@@ -219,6 +219,14 @@ class ViewerContext:
             return True
         return author_id in self.followees and author_id not in self.hidden
 
+    def shows_reply(self, author_id: int, reply_to_account_id: int) -> bool:
+        """Like Mastodon: a followee's reply to someone else reaches the home timeline only
+        when the viewer follows that someone too (self-threads and replies to the viewer
+        always do; replies to hidden accounts never do)."""
+        if author_id == self.viewer_id or reply_to_account_id in (author_id, self.viewer_id):
+            return True
+        return reply_to_account_id in self.followees and reply_to_account_id not in self.hidden
+
 
 def viewer_context(session: Session, viewer_id: int) -> ViewerContext:
     """Load followees (with their size), hidden accounts and the merge list."""
@@ -276,6 +284,9 @@ def posts_window(session: Session, authors: Sequence[int], w: Window) -> list[in
 def visible_in_home(ctx: ViewerContext, post: Post | None, original: Post | None) -> bool:
     """Whether a candidate post belongs in the viewer's home timeline."""
     if post is None or post.deleted_at is not None or not ctx.shows_author(post.account_id):
+        return False
+    if post.in_reply_to_account_id is not None and not ctx.shows_reply(
+            post.account_id, post.in_reply_to_account_id):
         return False
     if post.reblog_of_id is not None:
         if original is None or original.deleted_at is not None:

@@ -189,3 +189,33 @@ def test_undo_actions_emit_events_only_when_something_changed(uow):
         actions.unmute(s, a, b)
         actions.unbookmark(s, b, pid)
         assert emitted(s) == []
+
+
+def test_replies_reach_home_only_if_viewer_follows_both(uow, session, app):
+    """Mastodon's rule, through both the database path and the cached fast path."""
+    from fastapi.testclient import TestClient
+
+    from tests.helpers import token_for
+
+    a, b, c, v = (make_account(uow, n) for n in ("alice", "bob", "carol", "viewer"))
+    with uow() as s:
+        actions.follow(s, v, a)
+        actions.follow(s, v, c)
+    with uow() as s:
+        to_b = actions.create_post(s, b, text="bob's post").id
+        to_c = actions.create_post(s, c, text="carol's post").id
+    with uow() as s:
+        r_b = actions.create_post(s, a, text="reply to bob", in_reply_to_id=to_b).id
+        r_c = actions.create_post(s, a, text="reply to carol", in_reply_to_id=to_c).id
+        own = actions.create_post(s, a, text="top level").id
+    ids = [p.id for p in timelines.home(session, v, Page())]
+    assert r_b not in ids and r_c in ids and own in ids
+    h = {"Authorization": f"Bearer {token_for(uow, v)}"}
+    with TestClient(app) as c_:
+        for _ in range(2):  # cold, then cached
+            got = [int(x["id"]) for x in c_.get("/api/v1/timelines/home", headers=h).json()]
+            assert r_b not in got and r_c in got and own in got
+        with uow() as s:
+            actions.follow(s, v, b)
+        got = [int(x["id"]) for x in c_.get("/api/v1/timelines/home", headers=h).json()]
+        assert r_b in got

@@ -86,7 +86,7 @@ def _wait(fn: Any, timeout: float = 5.0) -> bool:
 
 def test_bus_applies_messages_from_other_processes(bus, db):
     timeline_cache.clear()
-    timeline_cache.meta[42] = (7, 0, 0, False)
+    timeline_cache.meta[42] = (7, 0, 0, False, 0)
     r = redis.Redis.from_url(REDIS_URL)
     msg = {"o": "another-process", "k": "social.post_deleted",
            "p": {"post_id": 42, "author_id": 7, "reblog_of_id": None}}
