@@ -104,7 +104,7 @@ def clean_text(value: str) -> str:
 
 def check_title(title: str, *, field: str = "title") -> str:
     """A clean title, or RuleViolation naming the stuffing rule it breaks."""
-    t = clean_text(title).replace("\n", " ")
+    t = " ".join(clean_text(title).split())
     if not t:
         raise Invalid("A title is required", field=field, rule="title_required")
     if len(t) > TITLE_MAX:
