@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     demo_creators: int = Field(default=20)
     demo_fans: int = Field(default=200)
+    # Tracking (docs/tracking.md): the platform's share of each commission, which click
+    # wins when a fan clicked several times, and the postback signature clock tolerance.
+    platform_take_rate_bps: int = 2000
+    attribution_rule: Literal["last_click", "first_click"] = "last_click"
+    postback_tolerance_seconds: int = 300
 
     @field_validator("database_url")
     @classmethod

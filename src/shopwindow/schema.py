@@ -9,5 +9,6 @@ from shopwindow.outbox import events as _outbox  # noqa: F401
 from shopwindow.partners import models as _partners  # noqa: F401
 from shopwindow.showcase import models as _showcase  # noqa: F401
 from shopwindow.social import models as _social  # noqa: F401
+from shopwindow.tracking import models as _tracking  # noqa: F401
 
 metadata = Base.metadata

@@ -73,6 +73,10 @@ def configure(settings: Settings, db: Database) -> Huey:
     def prune() -> None:
         prune_outbox()
 
+    @huey.periodic_task(crontab(minute="7"), name="settle_commissions")
+    def settle() -> None:
+        settle_commissions()
+
     rt.run_handler = run_handler
     outbox.set_publisher(publish)
     return huey
@@ -118,6 +122,14 @@ def prune_outbox(keep: timedelta = timedelta(days=7)) -> None:
     with unit_of_work(get_db()) as s:
         s.execute(delete(OutboxEvent).where(OutboxEvent.dispatched_at.is_not(None),
                                             OutboxEvent.created_at < utcnow() - keep))
+
+
+def settle_commissions() -> int:
+    """Hourly: move pending commission whose return window closed to available."""
+    from shopwindow.tracking import actions as tracking
+
+    with unit_of_work(get_db()) as s:
+        return len(tracking.settle_now(s))
 
 
 class _EmbeddedConsumer(Consumer):

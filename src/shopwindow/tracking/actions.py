@@ -1,0 +1,414 @@
+"""Tracking writes: record clicks, ingest partner postbacks (orders, attribution, commission),
+settle commission. See docs/tracking.md."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopwindow.accounts import queries as accounts_q
+from shopwindow.core.clock import as_utc, utcnow
+from shopwindow.core.ids import new_id
+from shopwindow.db.upsert import insert_ignore
+from shopwindow.ledger import actions as ledger
+from shopwindow.outbox import emit
+from shopwindow.partners import queries as partners_q
+from shopwindow.partners import rules as partner_rules
+from shopwindow.tracking import rules
+from shopwindow.tracking.models import Click, Order, OrderLine, Postback
+
+# ------------------------------------------------------------------ clicks
+
+
+@dataclass(frozen=True, slots=True)
+class ClickItem:
+    """One product handed off: partner product id, recommendation, creator, quantity."""
+
+    external_product_id: str
+    recommendation_id: int
+    creator_id: int
+    product_id: int
+    quantity: int = 1
+
+
+def click_row(*, items: list[ClickItem], partner_id: int, surface: str, fan_id: int | None,
+              promotion_id: int | None, user_agent: str, ip_hash: str, method: str,
+              token: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+    """A tracking_click row (plain dict) for `record_clicks`; the first item is the click's
+    own recommendation (the one that gets the order's unmatched lines)."""
+    first = items[0]
+    ua = (user_agent or "")[: rules.MAX_UA]
+    return {
+        "id": new_id(), "token": token or rules.new_click_token(), "fan_id": fan_id,
+        "creator_id": first.creator_id, "recommendation_id": first.recommendation_id,
+        "product_id": first.product_id, "partner_id": partner_id,
+        "surface": rules.surface_of(surface), "promotion_id": promotion_id,
+        "items": {i.external_product_id: [i.recommendation_id, i.creator_id, i.quantity]
+                  for i in items if i.external_product_id},
+        "user_agent": ua, "ip_hash": ip_hash, "method": method.upper()[:8],
+        "flagged_reason": rules.flag_for(method, ua), "created_at": at or utcnow(),
+    }
+
+
+def record_clicks(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert clicks in bulk (the hand-off's group commit) with their click_recorded events."""
+    if not rows:
+        return
+    session.execute(insert(Click), rows)
+    for r in rows:
+        emit(session, "tracking.click_recorded", click_id=r["id"], partner_id=r["partner_id"],
+             creator_id=r["creator_id"], recommendation_id=r["recommendation_id"],
+             product_id=r["product_id"], surface=r["surface"], promotion_id=r["promotion_id"],
+             fan_id=r["fan_id"], flagged_reason=r["flagged_reason"])
+
+
+def record_click(session: Session, **kw: Any) -> Click:
+    """Record one click (cart checkout, tests); returns the stored row."""
+    row = click_row(**kw)
+    record_clicks(session, [row])
+    click = session.get(Click, row["id"])
+    assert click is not None
+    return click
+
+
+# ------------------------------------------------------------------ postbacks
+
+
+@dataclass(frozen=True, slots=True)
+class PostbackResult:
+    """What happened to one postback: processed, stale, duplicate or rejected (+ reason)."""
+
+    status: str
+    reason: str | None = None
+    order_id: int | None = None
+
+
+class _BadPayload(Exception):
+    pass
+
+
+def _int(v: Any, name: str, *, minimum: int = 0) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise _BadPayload(f"bad_{name}")
+    return v
+
+
+def _time(v: Any, name: str) -> datetime | None:
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise _BadPayload(f"bad_{name}")
+    try:
+        return as_utc(datetime.fromisoformat(v))
+    except ValueError as exc:
+        raise _BadPayload(f"bad_{name}") from exc
+
+
+def _str(v: Any, name: str, max_len: int = 128, *, required: bool = True) -> str:
+    if v is None and not required:
+        return ""
+    if not isinstance(v, str) or (required and not v) or len(v) > max_len:
+        raise _BadPayload(f"bad_{name}")
+    return v
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    type: str
+    sequence: int
+    order_id: str
+    status: str
+    currency: str
+    tracking_id: str | None
+    total: int
+    refunded: int
+    placed_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    lines: list[dict[str, Any]]
+
+
+def _parse(payload: Any) -> _Snapshot:
+    if not isinstance(payload, dict):
+        raise _BadPayload("not_an_object")
+    etype = payload.get("type")
+    if etype not in rules.EVENT_TYPES:
+        raise _BadPayload("unknown_event_type")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise _BadPayload("bad_data")
+    currency = _str(data.get("currency"), "currency", 3)
+    if not partner_rules.CURRENCY_RE.match(currency):
+        raise _BadPayload("bad_currency")
+    raw_lines = data.get("lines")
+    if not isinstance(raw_lines, list) or not raw_lines or len(raw_lines) > 500:
+        raise _BadPayload("bad_lines")
+    lines: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for ln in raw_lines:
+        if not isinstance(ln, dict):
+            raise _BadPayload("bad_lines")
+        lid = _str(ln.get("line_id"), "line_id", 64)
+        if lid in seen:
+            raise _BadPayload("duplicate_line_id")
+        seen.add(lid)
+        amount = _int(ln.get("total_minor"), "line_total")
+        refunded = _int(ln.get("refunded_minor", 0), "line_refunded")
+        cat = ln.get("category")
+        lines.append({
+            "line_id": lid, "product_ref": _str(ln.get("product_id"), "product_id", 128,
+                                                required=False),
+            "gtin": _str(ln.get("gtin"), "gtin", 32, required=False) or None,
+            "category": cat.strip().lower()[:40] if isinstance(cat, str) else None,
+            "title": str(ln.get("title") or "")[:300],
+            "quantity": _int(ln.get("quantity", 1), "quantity"),
+            "amount_minor": amount, "refunded_minor": min(refunded, amount),
+        })
+    tid = data.get("tracking_id")
+    if tid is not None and (not isinstance(tid, str) or len(tid) > 128):
+        raise _BadPayload("bad_tracking_id")
+    status = _str(data.get("status"), "status", 24)
+    return _Snapshot(
+        type=etype, sequence=_int(payload.get("sequence"), "sequence", minimum=1),
+        order_id=_str(data.get("order_id"), "order_id"), status=status, currency=currency,
+        tracking_id=tid or None, total=_int(data.get("total_minor"), "total"),
+        refunded=_int(data.get("refunded_total_minor", 0), "refunded_total"),
+        placed_at=_time(data.get("placed_at"), "placed_at"),
+        paid_at=_time(data.get("paid_at"), "paid_at"),
+        cancelled_at=_time(data.get("cancelled_at"), "cancelled_at"), lines=lines)
+
+
+def is_duplicate(session: Session, partner_id: int, webhook_id: str) -> bool:
+    """True if this webhook id of this partner was already received."""
+    return session.scalar(select(Postback.id).where(
+        Postback.partner_id == partner_id, Postback.webhook_id == webhook_id)) is not None
+
+
+def ingest_postback(session: Session, *, partner_id: int, webhook_id: str, payload: Any,
+                    take_rate_bps: int, attribution_rule: str = "last_click") -> PostbackResult:
+    """Store a verified postback once per (partner, webhook id) and converge the order, its
+    attribution and its commission on the newest snapshot. Safe to call concurrently with
+    the same postback: exactly one call has an effect, the others answer `duplicate`."""
+    if is_duplicate(session, partner_id, webhook_id):
+        return PostbackResult("duplicate")
+    pb = Postback(id=new_id(), partner_id=partner_id, webhook_id=webhook_id[:128],
+                  event_type="", status="processed",
+                  payload=payload if isinstance(payload, dict) else {"raw": str(payload)[:1000]},
+                  received_at=utcnow())
+    if isinstance(payload, dict):
+        pb.event_type = str(payload.get("type") or "")[:40]
+        data = payload.get("data")
+        if isinstance(data, dict) and isinstance(data.get("order_id"), str):
+            pb.external_order_id = data["order_id"][:128]
+        seq = payload.get("sequence")
+        pb.sequence = seq if isinstance(seq, int) and not isinstance(seq, bool) and \
+            0 <= seq < 2**31 else 0
+    try:
+        # The unique (partner, webhook id) decides between concurrent duplicates; the loser
+        # rolls back only this savepoint.
+        with session.begin_nested():
+            session.add(pb)
+            session.flush()
+    except IntegrityError:
+        return PostbackResult("duplicate")
+    try:
+        snap = _parse(payload)
+    except _BadPayload as exc:
+        pb.status, pb.reason = "rejected", str(exc)
+        emit(session, "tracking.postback_rejected", partner_id=partner_id,
+             postback_id=pb.id, reason=pb.reason)
+        return PostbackResult("rejected", str(exc))
+    order, fresh = _apply(session, partner_id, snap, attribution_rule)
+    if not fresh:
+        pb.status, pb.reason = "stale", "older_sequence"
+    _reconcile(session, order, take_rate_bps)
+    return PostbackResult(pb.status, pb.reason, order.id)
+
+
+def _lock_order(session: Session, partner_id: int, external_id: str) -> Order | None:
+    return session.scalars(select(Order).where(
+        Order.partner_id == partner_id, Order.external_order_id == external_id)
+        .with_for_update()).one_or_none()
+
+
+def _apply(session: Session, partner_id: int, snap: _Snapshot,
+           attribution_rule: str) -> tuple[Order, bool]:
+    """Create or update the order from a snapshot; returns (order, snapshot was newest)."""
+    now = utcnow()
+    order = _lock_order(session, partner_id, snap.order_id)
+    if order is None:
+        # INSERT … ON CONFLICT DO NOTHING, then lock: two first events of one order at the
+        # same moment create one row.
+        insert_ignore(session, Order.__table__, [{
+            "id": new_id(), "partner_id": partner_id, "external_order_id": snap.order_id,
+            "tracking_id": snap.tracking_id, "status": snap.status, "currency": snap.currency,
+            "total_minor": 0, "refunded_minor": 0, "attribution": "new",
+            "commission_minor": 0, "reversed_minor": 0, "last_sequence": 0,
+            "created_at": now, "updated_at": now}])
+        order = _lock_order(session, partner_id, snap.order_id)
+        assert order is not None
+    fresh = snap.sequence > order.last_sequence
+    if order.attribution == "new":
+        _attribute(session, order, snap, attribution_rule)
+    if not fresh:
+        return order, False
+    refunded_before = order.refunded_minor
+    status_before = order.status
+    order.status, order.currency = snap.status, snap.currency
+    order.total_minor, order.refunded_minor = snap.total, snap.refunded
+    order.placed_at = snap.placed_at or order.placed_at
+    order.paid_at = snap.paid_at or order.paid_at
+    order.cancelled_at = snap.cancelled_at or order.cancelled_at
+    order.last_sequence, order.updated_at = snap.sequence, now
+    by_line = {ln.line_id: ln for ln in session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id))}
+    for data in snap.lines:
+        ln = by_line.get(data["line_id"])
+        if ln is not None:
+            # Only refunds change after the order is placed; never let them shrink.
+            ln.refunded_minor = max(ln.refunded_minor, data["refunded_minor"])
+    if order.refunded_minor > refunded_before:
+        emit(session, "tracking.order_refunded", order_id=order.id, partner_id=partner_id,
+             creator_id=order.creator_id, refunded_minor=order.refunded_minor,
+             currency=order.currency)
+    if order.status == "cancelled" and status_before != "cancelled":
+        emit(session, "tracking.order_cancelled", order_id=order.id, partner_id=partner_id,
+             creator_id=order.creator_id)
+    return order, True
+
+
+def _click_candidates(session: Session, click: Click, placed_at: datetime,
+                      window_days: int) -> list[tuple[datetime, int]]:
+    rows = session.execute(select(Click.created_at, Click.id).where(
+        Click.fan_id == click.fan_id, Click.partner_id == click.partner_id,
+        Click.flagged_reason.is_(None),
+        Click.created_at >= placed_at - timedelta(days=window_days),
+        Click.created_at <= placed_at + timedelta(minutes=5))).all()
+    return [(as_utc(r[0]), int(r[1])) for r in rows]
+
+
+def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule: str) -> None:
+    """Decide once, on the order's first event, whose click it was and what each line earns."""
+    partner = partners_q.get_partner(session, order.partner_id)
+    placed_at = snap.placed_at or snap.paid_at or utcnow()
+    click = None
+    if snap.tracking_id:
+        click = session.scalars(select(Click).where(
+            Click.token == snap.tracking_id, Click.partner_id == order.partner_id)).one_or_none()
+    if click is not None and click.fan_id is not None and click.flagged_reason is None:
+        chosen = rules.pick_click(
+            _click_candidates(session, click, placed_at, partner.attribution_window_days),
+            attribution_rule)
+        if chosen is not None and chosen != click.id:
+            click = session.get(Click, chosen) or click
+    facts = None
+    if click is not None:
+        creator = accounts_q.find_account(session, click.creator_id)
+        facts = rules.ClickFacts(click.flagged_reason, as_utc(click.created_at),
+                                 creator is None or creator.deleted_at is not None)
+    reason = rules.attribution_reason(
+        facts, tracking_id=snap.tracking_id, placed_at=placed_at,
+        window_days=partner.attribution_window_days, order_currency=snap.currency,
+        partner_currency=partner.currency)
+    order.attribution = "unattributed" if reason else "attributed"
+    order.reason = reason
+    if click is not None:
+        # Kept even when unattributed, so the creator sees why the order earned nothing.
+        order.click_id, order.creator_id = click.id, click.creator_id
+        order.recommendation_id = click.recommendation_id
+    rates = dict(partner.category_rates or {})
+    items: dict[str, Any] = dict(click.items or {}) if click is not None else {}
+    lines = []
+    for data in snap.lines:
+        rec_id: int | None = None
+        creator_id: int | None = None
+        rate = commission = 0
+        if click is not None:
+            match = items.get(data["product_ref"])
+            rec_id, creator_id = ((int(match[0]), int(match[1])) if match
+                                  else (click.recommendation_id, click.creator_id))
+        if reason is None:
+            rate = partner_rules.rate_for(data["category"], partner.default_rate_bps, rates)
+            commission = rules.line_commission(data["amount_minor"], rate)
+        lines.append({"id": new_id(), "order_id": order.id, **data, "refunded_minor": 0,
+                      "creator_id": creator_id, "recommendation_id": rec_id, "rate_bps": rate,
+                      "commission_minor": commission, "reversed_minor": 0})
+    insert_ignore(session, OrderLine.__table__, lines)
+    emit(session, "tracking.order_recorded", order_id=order.id, partner_id=order.partner_id,
+         external_order_id=order.external_order_id, click_id=order.click_id,
+         creator_id=order.creator_id, recommendation_id=order.recommendation_id,
+         attribution=order.attribution, reason=reason, currency=snap.currency,
+         total_minor=snap.total)
+
+
+def booking_key(order_id: int, creator_id: int) -> str:
+    return f"trk:com:{order_id}:{creator_id}"
+
+
+def _reconcile(session: Session, order: Order, take_rate_bps: int) -> None:
+    """Make the ledger match the order: commission booked once paid, reversed as far as
+    cumulative refunds (or a cancellation) require. Idempotent by construction."""
+    if order.attribution != "attributed" or order.paid_at is None:
+        return
+    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                 .order_by(OrderLine.line_id)))
+    per_creator: dict[int, int] = defaultdict(int)
+    for ln in lines:
+        if ln.creator_id is not None and ln.commission_minor > 0:
+            per_creator[ln.creator_id] += ln.commission_minor
+    if not per_creator:
+        return
+    partner = partners_q.get_partner(session, order.partner_id)
+    settle_after = as_utc(order.paid_at) + timedelta(days=partner.return_window_days)
+    if order.commission_minor == 0:
+        for creator_id, amount in sorted(per_creator.items()):
+            entry = ledger.book_commission(
+                session, key=booking_key(order.id, creator_id), partner_id=order.partner_id,
+                creator_id=creator_id, currency=order.currency, commission_minor=amount,
+                take_rate_bps=take_rate_bps, ref_type="tracking_order", ref_id=str(order.id),
+                settle_after=settle_after, memo=f"order {order.external_order_id}")
+            emit(session, "tracking.commission_booked", order_id=order.id,
+                 partner_id=order.partner_id, creator_id=creator_id, entry_id=entry.id,
+                 commission_minor=amount, currency=order.currency,
+                 settle_after=settle_after.isoformat())
+        order.commission_minor = sum(per_creator.values())
+    cancelled = order.status == "cancelled"
+    delta: dict[int, int] = defaultdict(int)
+    target_total: dict[int, int] = defaultdict(int)
+    for ln in lines:
+        if ln.creator_id is None or ln.commission_minor <= 0:
+            continue
+        target = rules.reversal_target(ln.commission_minor, ln.refunded_minor,
+                                       ln.amount_minor, cancelled)
+        target_total[ln.creator_id] += target
+        if target > ln.reversed_minor:
+            delta[ln.creator_id] += target - ln.reversed_minor
+            ln.reversed_minor = target
+    for creator_id, amount in sorted(delta.items()):
+        # Keyed by the cumulative amount reversed: a replayed snapshot maps to the same key.
+        key = f"trk:rev:{order.id}:{creator_id}:{target_total[creator_id]}"
+        reversal = ledger.reverse_commission(
+            session, key=key, booking=booking_key(order.id, creator_id), amount_minor=amount,
+            memo="cancellation" if cancelled else "refund")
+        emit(session, "tracking.commission_reversed", order_id=order.id,
+             partner_id=order.partner_id, creator_id=creator_id,
+             entry_id=reversal.id if reversal else None, amount_minor=amount,
+             currency=order.currency, reason="cancelled" if cancelled else "refunded")
+    order.reversed_minor = sum(ln.reversed_minor for ln in lines)
+
+
+# ------------------------------------------------------------------ settlement
+
+
+def settle_now(session: Session, now: datetime | None = None) -> list[int]:
+    """Settle every commission whose return window has closed (the periodic job's step)."""
+    done = ledger.settle_due(session, now=now)
+    if done:
+        emit(session, "tracking.commissions_settled", entry_ids=done)
+    return done

@@ -1,0 +1,231 @@
+"""The tracked hand-off's machinery: target cache and the click group-commit writer.
+
+`GET /go/{recommendation_id}` (tracking.pages) is the platform's hottest write path. Per
+request it needs (1) the recommendation's partner product URL and the partner's tracking
+parameter, domains and status, and (2) one durable click row. (1) comes from a small
+in-process cache (TTL `TARGET_TTL`, cleared at once in this process by partner /
+recommendation events); (2) goes through `ClickWriter`, which commits the clicks of all
+concurrent requests in one transaction (group commit). A request's redirect is sent only
+after the transaction holding its click has committed: an acknowledged hand-off always
+has its click. See docs/tracking.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shopwindow.core.errors import NotFound, RuleViolation
+from shopwindow.db.engine import Database
+from shopwindow.db.uow import run_after_commit
+from shopwindow.outbox import DomainEvent, subscribe_live
+from shopwindow.partners import queries as partners_q
+from shopwindow.partners import rules as partner_rules
+from shopwindow.showcase import queries as showcase_q
+from shopwindow.tracking import actions
+
+log = logging.getLogger(__name__)
+
+TARGET_TTL = 5.0
+MAX_TARGETS = 50_000
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Everything a hand-off needs, checked: the URL is on the partner's domains."""
+
+    recommendation_id: int
+    creator_id: int
+    product_id: int
+    partner_id: int
+    partner_active: bool
+    partner_name: str
+    tracking_param: str
+    product_url: str  # normalised, verified on the partner's registered domains
+    origin: str  # scheme://host[:port] of product_url
+    external_product_id: str
+    available: bool
+    expires: float
+
+
+def lookup_cart(session: Session,
+                account_id: int) -> dict[int, list[tuple[showcase_q.HandoffTarget, int]]]:
+    """showcase's cart grouped by partner: {partner_id: [(HandoffTarget, quantity)]}."""
+    return showcase_q.cart_for_handoff(session, account_id)
+
+
+def check_url(session: Session, partner_id: int, url: str) -> tuple[str, str, str, str,
+                                                                      bool, str]:
+    """(normalised url, origin, tracking param, external product id, partner active, name).
+
+    Raises RuleViolation unless the URL is on the partner's registered domains: the
+    hand-off never redirects anywhere else.
+    """
+    partner = partners_q.get_partner(session, partner_id)
+    parsed = partner_rules.normalize_product_url(url)
+    if not partner_rules.url_on_domains(parsed, partners_q.domain_rules(partner)):
+        raise RuleViolation("The product link is not on the partner's domains",
+                            field="product_url", rule="partner_domain")
+    ext = partner_rules.product_id_from_path(parsed.path, partner.product_path) or ""
+    origin = f"{parsed.scheme}://{parsed.netloc}"
+    return (parsed.url, origin, partner.tracking_param, ext, partner.status == "active",
+            partner.name)
+
+
+def tracked_url(target: Target, token: str) -> str:
+    """The partner URL carrying the tracking id; re-checked to stay on the same origin."""
+    url = partner_rules.add_tracking(target.product_url, target.tracking_param, token)
+    if not url.startswith(target.origin + "/"):
+        raise RuleViolation("The hand-off URL left the partner's site", field="product_url",
+                            rule="partner_domain")
+    return url
+
+
+class TargetCache:
+    """recommendation id → Target, with a short TTL and event-driven invalidation."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, Target] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def drop_partner(self, partner_id: int) -> None:
+        with self._lock:
+            for k in [k for k, t in self._items.items() if t.partner_id == partner_id]:
+                self._items.pop(k, None)
+
+    def drop(self, recommendation_id: int) -> None:
+        with self._lock:
+            self._items.pop(recommendation_id, None)
+
+    def peek(self, recommendation_id: int) -> Target | None:
+        t = self._items.get(recommendation_id)
+        if t is not None and t.expires > time.monotonic():
+            return t
+        return None
+
+    def load(self, session: Session, recommendation_id: int) -> Target:
+        """Read the target from the database (NotFound / RuleViolation) and cache it."""
+        h = showcase_q.get_recommendation_for_handoff(session, recommendation_id)
+        url, origin, param, ext, active, name = check_url(session, h.partner_id, h.product_url)
+        t = Target(int(h.recommendation_id), int(h.creator_id), int(h.product_id),
+                   int(h.partner_id), active, name, param, url, origin, ext,
+                   bool(h.available), time.monotonic() + TARGET_TTL)
+        with self._lock:
+            if len(self._items) >= MAX_TARGETS:
+                self._items.clear()
+            self._items[recommendation_id] = t
+        return t
+
+
+targets = TargetCache()
+
+
+def _invalidate(ev: DomainEvent) -> None:
+    pid = ev.payload.get("partner_id")
+    if isinstance(pid, int):
+        targets.drop_partner(pid)
+    rid = ev.payload.get("recommendation_id")
+    if isinstance(rid, int):
+        targets.drop(rid)
+
+
+for _etype in ("partner.suspended", "partner.activated", "partner.updated",
+               "partner.domain_removed", "partner.domain_added"):
+    subscribe_live(_etype, _invalidate)
+for _etype in ("showcase.recommendation_updated", "showcase.recommendation_deleted",
+               "showcase.recommendation_hidden", "showcase.product_updated"):
+    subscribe_live(_etype, _invalidate)
+
+
+class ClickWriter:
+    """Group commit: one transaction for the clicks of every request waiting right now.
+
+    `submit(row)` returns a Future resolved once the row is committed (or failed). One
+    thread per writer; batches are as large as the queue at that moment (≤ MAX_BATCH), so
+    under low load each click commits alone and under high load a commit serves many.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._q: queue.SimpleQueue[tuple[dict[str, Any], Future[None]] | None] = \
+            queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.rows = 0
+
+    def submit(self, row: dict[str, Any]) -> Future[None]:
+        fut: Future[None] = Future()
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="click-writer",
+                                                    daemon=True)
+                    self._thread.start()
+        self._q.put((row, fut))
+        return fut
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[dict[str, Any], Future[None]]]) -> None:
+        session = self.db.sessions()
+        try:
+            actions.record_clicks(session, [row for row, _ in batch])
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            session.close()
+            log.exception("click batch of %d failed", len(batch))
+            for _, fut in batch:
+                fut.set_exception(exc)
+            return
+        session.close()
+        self.batches += 1
+        self.rows += len(batch)
+        # Durable: answer the requests first, then publish the events.
+        for _, fut in batch:
+            fut.set_result(None)
+        try:
+            run_after_commit(session)
+        except Exception:
+            log.exception("publishing click events failed (the sweeper will retry)")
+
+
+__all__ = ["ClickWriter", "NotFound", "Target", "TargetCache", "check_url", "lookup_cart",
+           "targets", "tracked_url"]

@@ -1,0 +1,207 @@
+"""Tracking HTML routes: the hand-off (/go, cart checkout), earnings and the operator view."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response as StarletteResponse
+
+from shopwindow.accounts import queries as accounts_q
+from shopwindow.config import Settings
+from shopwindow.core.errors import DomainError, Forbidden, NotFound, RuleViolation
+from shopwindow.db.engine import Database
+from shopwindow.partners import queries as partners_q
+from shopwindow.partners import rules as partner_rules
+from shopwindow.tracking import actions, handoff, queries, rules
+from shopwindow.web.deps import SESSION_COOKIE, DbSession, OptionalAuth, form_value
+from shopwindow.web.pages.common import PageRoute, page, require_csrf, require_viewer
+from shopwindow.web.pages.messages import N_
+from shopwindow.web.templating import render_error, request_locale, translate
+
+log = logging.getLogger(__name__)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PARTNER_SUSPENDED = N_("This shop is not available through shopwindow right now.")
+NOT_FOUND = N_("This product is no longer recommended.")
+OFF_SITE = N_("This product link cannot be opened.")
+FAN_TTL = 30.0
+LABELS = {
+    "no_tracking_id": N_("the partner sent no tracking id"),
+    "unknown_click": N_("the tracking id is unknown"),
+    "flagged_click": N_("the click came from a link preview, a bot or a HEAD request"),
+    "click_expired": N_("the order came after the attribution window"),
+    "click_after_order": N_("the click came after the order"),
+    "foreign_currency": N_("the order is not in the partner's currency"),
+    "creator_deleted": N_("the creator's account was deleted"),
+    "commission_booked": N_("Commission booked (pending)"),
+    "commission_settled": N_("Settled (return window closed)"),
+    "refund_reversal": N_("Reversed after a refund or cancellation"),
+    "reversal": N_("Reversed"),
+    "correction": N_("Correction"),
+    "payout": N_("Paid out"),
+    "creator_pending": N_("pending"),
+    "creator_available": N_("available"),
+    "active": N_("active"),
+    "suspended": N_("suspended"),
+}
+
+_fans: dict[str, tuple[int | None, float]] = {}
+
+
+def _fan_id(db: Database, cookie: str | None) -> int | None:
+    """The signed-in fan behind a session cookie (cached FAN_TTL seconds)."""
+    if not cookie:
+        return None
+    hit = _fans.get(cookie)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    with db.read_sessions() as s:
+        found = accounts_q.account_for_web_session(s, cookie)
+        fan = int(found[0].id) if found else None
+    if len(_fans) > 100_000:
+        _fans.clear()
+    _fans[cookie] = (fan, now + FAN_TTL)
+    return fan
+
+
+def _load_target(db: Database, rid: int) -> handoff.Target:
+    with db.read_sessions() as s:
+        return handoff.targets.load(s, rid)
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    return render_error(request, status, translate(request_locale(request), message))
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def go(request: Request) -> StarletteResponse:
+    """GET|HEAD /go/{recommendation_id}?s=surface&p=promotion: record the click, 302 to the
+    partner with the tracking id (plain Starlette route: the hot path)."""
+    raw = request.path_params["recommendation_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        return _error(request, 404, NOT_FOUND)
+    rid = int(raw)
+    db: Database = request.app.state.db
+    target = handoff.targets.peek(rid)
+    if target is None:
+        try:
+            target = await run_in_threadpool(_load_target, db, rid)
+        except NotFound:
+            return _error(request, 404, NOT_FOUND)
+        except DomainError:
+            return _error(request, 409, OFF_SITE)
+    if not target.partner_active:
+        return _error(request, 410, PARTNER_SUSPENDED)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    fan = await run_in_threadpool(_fan_id, db, cookie) if cookie else None
+    promo = request.query_params.get("p", "")
+    settings: Settings = request.app.state.settings
+    row = actions.click_row(
+        items=[actions.ClickItem(target.external_product_id, target.recommendation_id,
+                                 target.creator_id, target.product_id)],
+        partner_id=target.partner_id, surface=request.query_params.get("s", ""), fan_id=fan,
+        promotion_id=int(promo) if promo.isdigit() and len(promo) < 19 else None,
+        user_agent=request.headers.get("user-agent", ""),
+        ip_hash=rules.ip_hash(settings.secret_key, _client_ip(request)),
+        method=request.method)
+    try:
+        url = handoff.tracked_url(target, row["token"])
+    except RuleViolation:
+        return _error(request, 409, OFF_SITE)
+    await asyncio.wrap_future(request.app.state.click_writer.submit(row))
+    return StarletteResponse(status_code=302, headers={
+        "location": url, "cache-control": "no-store", "referrer-policy": "no-referrer"})
+
+
+def install(app: FastAPI) -> None:
+    """Mount the hand-off route and its click writer on the app."""
+    app.state.click_writer = handoff.ClickWriter(app.state.db)
+    app.add_route("/go/{recommendation_id}", go, methods=["GET", "HEAD"],
+                  include_in_schema=False)
+
+
+# ------------------------------------------------------------------ cart checkout
+
+
+def cart_url(partner: Any, items: list[tuple[str, int]], first_url: str) -> str:
+    """The partner's cart-add URL for several items when it publishes a template
+    (`cart_url_template` with {items} → id:qty,…), else the first item's product page."""
+    template = getattr(partner, "cart_url_template", None)
+    if template and items:
+        return str(template).replace("{items}", ",".join(f"{i}:{q}" for i, q in items))
+    return first_url
+
+
+@router.post("/cart/checkout/{partner_id}")
+async def checkout(partner_id: str, request: Request, session: DbSession,
+                   auth: OptionalAuth) -> Response:
+    """Hand the fan's cart items of one partner off in one tracked hand-off."""
+    me = require_viewer(auth)
+    form = await request.form()
+    require_csrf(request, auth, form_value(form, "csrf_token"))
+    if not partner_id.isdigit() or len(partner_id) > 19:
+        raise NotFound("Partner not found", field="partner_id", rule="exists")
+    pid = int(partner_id)
+    partner = partners_q.require_active(session, pid)
+    entries = handoff.lookup_cart(session, me.id).get(pid, [])
+    if not entries:
+        raise NotFound("Your cart has nothing from this shop", field="cart", rule="exists")
+    items: list[actions.ClickItem] = []
+    first_url = ""
+    for target, qty in entries:
+        url, _origin, _param, ext, _active, _name = handoff.check_url(
+            session, pid, target.product_url)
+        first_url = first_url or url
+        items.append(actions.ClickItem(ext, int(target.recommendation_id),
+                                       int(target.creator_id), int(target.product_id),
+                                       int(qty)))
+    settings: Settings = request.app.state.settings
+    click = actions.record_click(
+        session, items=items, partner_id=pid, surface="cart", fan_id=me.id, promotion_id=None,
+        user_agent=request.headers.get("user-agent", ""),
+        ip_hash=rules.ip_hash(settings.secret_key, _client_ip(request)), method="GET")
+    url = cart_url(partner, [(i.external_product_id, i.quantity) for i in items
+                             if i.external_product_id], first_url)
+    url = partner_rules.add_tracking(url, partner.tracking_param, click.token)
+    parsed = partner_rules.normalize_product_url(url)
+    if not partner_rules.url_on_domains(parsed, partners_q.domain_rules(partner)):
+        raise RuleViolation("The cart link is not on the partner's domains", field="cart",
+                            rule="partner_domain")
+    return RedirectResponse(parsed.url, status_code=303)
+
+
+# ------------------------------------------------------------------ earnings
+
+
+@router.get("/earnings")
+def earnings_page(request: Request, session: DbSession, auth: OptionalAuth,
+                  before: str | None = None) -> Response:
+    """The creator's balances (negatives shown) and per-order trails."""
+    me = require_viewer(auth)
+    cursor = int(before) if before and before.isdigit() and len(before) < 19 else None
+    trails = queries.creator_orders(session, me.id, limit=30, before=cursor)
+    older = (f"/earnings?before={trails[-1].order.id}" if len(trails) == 30 else None)
+    return page(request, session, "tracking/earnings.html",
+                balances=queries.creator_balances(session, me.id), trails=trails,
+                older=older, labels=LABELS)
+
+
+@router.get("/operator/partners")
+def operator_partners_page(request: Request, session: DbSession,
+                           auth: OptionalAuth) -> Response:
+    """Every partner's receivable and order counts (operators only)."""
+    me = require_viewer(auth)
+    if me.role != "operator":
+        raise Forbidden("Only operators may see this page", field="role", rule="role:operator")
+    return page(request, session, "tracking/operator_partners.html",
+                rows=queries.partner_balances(session), labels=LABELS)
