@@ -199,17 +199,17 @@ def publish(session: Session, creator_id: int, items: list[PublishItem | dict[st
                                    field=f"items.{pos}.images")
         rec = Recommendation(id=rid, creator_id=creator_id, product_id=product.id,
                              post_id=post.id, title=title, reason=reason, images=images,
-                             position=pos, bookmarks_count=0, carts_count=0, created_at=now)
+                             position=pos, visibility=post.visibility, bookmarks_count=0,
+                             carts_count=0, created_at=now)
         session.add(rec)
         recs.append(rec)
     session.flush()
     for rec in recs:
-        product = session.get(Product, rec.product_id)
-        assert product is not None
+        prod = queries.get_product(session, rec.product_id)
         emit(session, "showcase.recommendation_published", recommendation_id=rec.id,
-             creator_id=creator_id, product_id=rec.product_id, partner_id=product.partner_id,
-             post_id=post.id, category=product.category, price_minor=product.price_minor,
-             currency=product.currency)
+             creator_id=creator_id, product_id=rec.product_id, partner_id=prod.partner_id,
+             post_id=post.id, category=prod.category, price_minor=prod.price_minor,
+             currency=prod.currency)
     return Published(post.id, recs)
 
 

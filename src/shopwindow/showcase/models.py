@@ -65,6 +65,8 @@ class Recommendation(Base):
     reason: Mapped[str] = mapped_column(Text)
     images: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The carrying post's visibility: followers-only recommendations stay off public shelves.
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
     bookmarks_count: Mapped[int] = mapped_column(Integer, default=0)
     carts_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from shopwindow.core.money import Money
 from shopwindow.partners import queries as partners_q
 from shopwindow.showcase import rules
 from shopwindow.showcase.models import CartItem, Product, ProductBookmark, Recommendation
+from shopwindow.social import queries as social_q
 
 SHOWCASE_PAGE = 24
 
@@ -135,6 +136,24 @@ def _live() -> Any:
     return Recommendation.deleted_at.is_(None)
 
 
+def can_see_private(session: Session, creator_id: int, viewer_id: int | None) -> bool:
+    """Followers-only recommendations: the creator and their followers (no blocks)."""
+    if viewer_id is None:
+        return False
+    if viewer_id == creator_id:
+        return True
+    return social_q.is_following(session, viewer_id, creator_id) and \
+        not social_q.blocked_either_way(session, viewer_id, creator_id)
+
+
+def can_view(session: Session, rec: Recommendation, viewer_id: int | None) -> bool:
+    """Whether the viewer may open a recommendation's middle page."""
+    if viewer_id is not None and viewer_id != rec.creator_id and \
+            social_q.blocked_either_way(session, viewer_id, rec.creator_id):
+        return False
+    return rec.visibility != "private" or can_see_private(session, rec.creator_id, viewer_id)
+
+
 @dataclass(slots=True)
 class ShowcasePage:
     """One page of a creator's showcase, with the category facet of the whole showcase."""
@@ -149,19 +168,22 @@ class ShowcasePage:
     category: str | None = None
 
 
-def showcase(session: Session, creator_id: int, *, q: str = "", category: str | None = None,
-             sort: str | None = None, page: int = 1, limit: int = SHOWCASE_PAGE) -> ShowcasePage:
+def showcase(session: Session, creator_id: int, *, viewer_id: int | None = None, q: str = "",
+             category: str | None = None, sort: str | None = None, page: int = 1,
+             limit: int = SHOWCASE_PAGE) -> ShowcasePage:
     """A creator's showcase: filter by category and title words, sort, one page."""
     sort = rules.check_sort(sort)
     page = max(1, min(int(page or 1), 10_000))
     limit = max(1, min(limit, 100))
+    conds: list[Any] = [Recommendation.creator_id == creator_id, _live()]
+    if not can_see_private(session, creator_id, viewer_id):
+        conds.append(Recommendation.visibility != "private")
     base = (select(Recommendation, Product)
-            .join(Product, Product.id == Recommendation.product_id)
-            .where(Recommendation.creator_id == creator_id, _live()))
+            .join(Product, Product.id == Recommendation.product_id).where(*conds))
     facet = session.execute(
         select(Product.category, func.count())
         .join(Recommendation, Recommendation.product_id == Product.id)
-        .where(Recommendation.creator_id == creator_id, _live(), Product.category.is_not(None))
+        .where(*conds, Product.category.is_not(None))
         .group_by(Product.category).order_by(func.count().desc(), Product.category)
     ).all()
     q = (q or "").strip()[:100]
@@ -197,10 +219,12 @@ class RecommendationDetail:
     others: list[RecView] = field(default_factory=list)
 
 
-def recommendation_detail(session: Session, recommendation_id: int,
+def recommendation_detail(session: Session, recommendation_id: int, viewer_id: int | None = None,
                           *, others_limit: int = 12) -> RecommendationDetail:
-    """A live recommendation with its product and other creators' recommendations of it."""
+    """A live recommendation with its product and other creators' public recommendations."""
     rec = get_recommendation(session, recommendation_id)
+    if not can_view(session, rec, viewer_id):
+        raise NotFound("Recommendation not found", field="id", rule="exists")
     product = get_product(session, rec.product_id)
     views = _views(session, [(rec, product)])
     if not views:
@@ -208,7 +232,8 @@ def recommendation_detail(session: Session, recommendation_id: int,
     # One recommendation per other creator (their newest).
     newest = (select(func.max(Recommendation.id))
               .where(Recommendation.product_id == product.id, _live(),
-                     Recommendation.creator_id != rec.creator_id)
+                     Recommendation.creator_id != rec.creator_id,
+                     Recommendation.visibility != "private")
               .group_by(Recommendation.creator_id))
     others = list(session.scalars(
         select(Recommendation).where(Recommendation.id.in_(newest))
@@ -234,10 +259,11 @@ def cards_for_posts(session: Session, post_ids: Iterable[int]) -> dict[int, list
 
 def recommendations_of_creator(session: Session, creator_id: int,
                                limit: int = 6) -> list[RecView]:
-    """A creator's newest recommendations (profile strip)."""
+    """A creator's newest public recommendations (profile strip)."""
     rows = session.execute(
         select(Recommendation, Product).join(Product, Product.id == Recommendation.product_id)
-        .where(Recommendation.creator_id == creator_id, _live())
+        .where(Recommendation.creator_id == creator_id, _live(),
+               Recommendation.visibility != "private")
         .order_by(Recommendation.id.desc()).limit(limit)).all()
     return _views(session, [(r, p) for r, p in rows])
 
