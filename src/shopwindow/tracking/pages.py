@@ -21,35 +21,12 @@ from shopwindow.partners import rules as partner_rules
 from shopwindow.tracking import actions, handoff, queries, rules
 from shopwindow.web.deps import SESSION_COOKIE, DbSession, OptionalAuth, form_value
 from shopwindow.web.pages.common import PageRoute, page, require_csrf, require_viewer
-from shopwindow.web.pages.messages import N_
-from shopwindow.web.templating import render_error, request_locale, translate
+from shopwindow.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PARTNER_SUSPENDED = N_("This shop is not available through shopwindow right now.")
-NOT_FOUND = N_("This product is no longer recommended.")
-OFF_SITE = N_("This product link cannot be opened.")
 FAN_TTL = 30.0
-LABELS = {
-    "no_tracking_id": N_("the partner sent no tracking id"),
-    "unknown_click": N_("the tracking id is unknown"),
-    "flagged_click": N_("the click came from a link preview, a bot or a HEAD request"),
-    "click_expired": N_("the order came after the attribution window"),
-    "click_after_order": N_("the click came after the order"),
-    "foreign_currency": N_("the order is not in the partner's currency"),
-    "creator_deleted": N_("the creator's account was deleted"),
-    "commission_booked": N_("Commission booked (pending)"),
-    "commission_settled": N_("Settled (return window closed)"),
-    "refund_reversal": N_("Reversed after a refund or cancellation"),
-    "reversal": N_("Reversed"),
-    "correction": N_("Correction"),
-    "payout": N_("Paid out"),
-    "creator_pending": N_("pending"),
-    "creator_available": N_("available"),
-    "active": N_("active"),
-    "suspended": N_("suspended"),
-}
 
 _fans: dict[str, tuple[int | None, float]] = {}
 
@@ -76,8 +53,8 @@ def _load_target(db: Database, rid: int) -> handoff.Target:
         return handoff.targets.load(s, rid)
 
 
-def _error(request: Request, status: int, message: str) -> Response:
-    return render_error(request, status, translate(request_locale(request), message))
+def _error(request: Request, status: int, code: str) -> Response:
+    return render(request, "tracking/handoff_error.html", status=status, code=code)
 
 
 def _client_ip(request: Request) -> str:
@@ -89,7 +66,7 @@ async def go(request: Request) -> StarletteResponse:
     partner with the tracking id (plain Starlette route: the hot path)."""
     raw = request.path_params["recommendation_id"]
     if not raw.isdigit() or len(raw) > 19:
-        return _error(request, 404, NOT_FOUND)
+        return _error(request, 404, "not_found")
     rid = int(raw)
     db: Database = request.app.state.db
     target = handoff.targets.peek(rid)
@@ -97,11 +74,11 @@ async def go(request: Request) -> StarletteResponse:
         try:
             target = await run_in_threadpool(_load_target, db, rid)
         except NotFound:
-            return _error(request, 404, NOT_FOUND)
+            return _error(request, 404, "not_found")
         except DomainError:
-            return _error(request, 409, OFF_SITE)
+            return _error(request, 409, "off_site")
     if not target.partner_active:
-        return _error(request, 410, PARTNER_SUSPENDED)
+        return _error(request, 410, "suspended")
     cookie = request.cookies.get(SESSION_COOKIE)
     fan = await run_in_threadpool(_fan_id, db, cookie) if cookie else None
     promo = request.query_params.get("p", "")
@@ -117,7 +94,7 @@ async def go(request: Request) -> StarletteResponse:
     try:
         url = handoff.tracked_url(target, row["token"])
     except RuleViolation:
-        return _error(request, 409, OFF_SITE)
+        return _error(request, 409, "off_site")
     await asyncio.wrap_future(request.app.state.click_writer.submit(row))
     return StarletteResponse(status_code=302, headers={
         "location": url, "cache-control": "no-store", "referrer-policy": "no-referrer"})
@@ -193,7 +170,7 @@ def earnings_page(request: Request, session: DbSession, auth: OptionalAuth,
     older = (f"/earnings?before={trails[-1].order.id}" if len(trails) == 30 else None)
     return page(request, session, "tracking/earnings.html",
                 balances=queries.creator_balances(session, me.id), trails=trails,
-                older=older, labels=LABELS)
+                older=older)
 
 
 @router.get("/operator/partners")
@@ -204,4 +181,4 @@ def operator_partners_page(request: Request, session: DbSession,
     if me.role != "operator":
         raise Forbidden("Only operators may see this page", field="role", rule="role:operator")
     return page(request, session, "tracking/operator_partners.html",
-                rows=queries.partner_balances(session), labels=LABELS)
+                rows=queries.partner_balances(session))
