@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
 from shopwindow.notifications import actions as notifications
@@ -42,3 +44,35 @@ for _etype in ("social.followed", "social.liked", "social.post_created"):
         notifications.notify_for_event(session, ev.id, ev.type, ev.payload)
 
     subscribe(_etype, name=f"notifications.{_etype}")(_notify)
+
+
+# ------------------------------------------------------------------ showcase
+
+
+@subscribe("social.post_deleted", name="showcase.withdraw_for_post")
+def withdraw_recommendations(session: Session, ev: DomainEvent) -> None:
+    from shopwindow.showcase import actions as showcase
+
+    showcase.withdraw_for_post(session, ev.payload["post_id"])
+
+
+def refresh_products(older_than: timedelta = timedelta(hours=1),
+                     limit: int = 100) -> dict[str, int]:
+    """Periodic: re-read stale products from their partners, one transaction per product.
+
+    The partner requests happen outside any long transaction: a slow shop holds one product's
+    row, not the whole batch.
+    """
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.jobs.runtime import get_db
+    from shopwindow.showcase import actions as showcase
+    from shopwindow.showcase import queries as showcase_q
+
+    with unit_of_work(get_db(), write=False) as s:
+        ids = showcase_q.stale_product_ids(s, older_than, limit)
+    out: dict[str, int] = {}
+    for pid in ids:
+        with unit_of_work(get_db()) as s:
+            status = showcase.refresh_product(s, pid)
+        out[status] = out.get(status, 0) + 1
+    return out

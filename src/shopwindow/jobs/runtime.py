@@ -55,7 +55,7 @@ def _build_huey(settings: Settings) -> Huey:
 
 def configure(settings: Settings, db: Database) -> Huey:
     """Build the huey instance, register tasks, and install the outbox publisher."""
-    from shopwindow.jobs import handlers  # noqa: F401  (registers subscribers)
+    from shopwindow.jobs import handlers  # registers subscribers; refresh_products below
 
     rt.db, rt.settings = db, settings
     huey = _build_huey(settings)
@@ -76,6 +76,10 @@ def configure(settings: Settings, db: Database) -> Huey:
     @huey.periodic_task(crontab(minute="7"), name="settle_commissions")
     def settle() -> None:
         settle_commissions()
+
+    @huey.periodic_task(crontab(minute="*/10"), name="refresh_products")
+    def refresh_products() -> None:
+        handlers.refresh_products()
 
     rt.run_handler = run_handler
     outbox.set_publisher(publish)

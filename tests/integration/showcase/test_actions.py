@@ -211,3 +211,27 @@ def test_bookmarks_cart_and_delete(uow, session, sim, partner_id):
     with uow() as s:
         actions.cart_remove(s, fan, recs[1])
     assert queries.cart(session, fan).groups == []
+
+
+def test_refresh_job_and_post_deletion_handler(uow, session, sim, partner_id):
+    from shopwindow.jobs import handlers
+    from shopwindow.social import actions as social
+
+    c = make_account(uow, "ada", role="creator")
+    p = [x for x in sim.products() if x["availability"] == "InStock"][7]
+    with uow() as s:
+        out = actions.publish(s, c, [{"url": f"{sim.url}/p/{p['id']}", "reason": REASON}])
+    rid = out.recommendations[0].id
+    assert handlers.refresh_products() == {}
+    clock.advance(timedelta(hours=2))
+    try:
+        assert handlers.refresh_products() == {"updated": 1}
+    finally:
+        clock.reset()
+    # deleting the carrying post withdraws its recommendations (durable handler, idempotent)
+    with uow() as s:
+        social.delete_post(s, c, out.post_id)
+    session.expire_all()
+    assert session.get(Recommendation, rid).deleted_at is not None
+    with uow() as s:
+        assert actions.withdraw_for_post(s, out.post_id) == 0
