@@ -7,10 +7,13 @@ far carried in hidden fields (display only: publishing reads every link again).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -18,6 +21,8 @@ from sqlalchemy.orm import Session
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.errors import DomainError, Forbidden, NotFound
 from shopwindow.db.uow import unit_of_work
+from shopwindow.partners import queries as partners_q
+from shopwindow.partners import rules as partner_rules
 from shopwindow.showcase import actions, queries, rules
 from shopwindow.web.deps import DbSession, OptionalAuth
 from shopwindow.web.pages.common import (
@@ -104,6 +109,58 @@ def _price(amount_minor: int, currency: str, locale: str) -> str:
         return ""
 
 
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+def _image_sig(secret: str, partner_id: int, url: str) -> str:
+    msg = f"sw-img:{partner_id}:{url}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()[:32]
+
+
+def product_image(request: Request, partner_id: int, url: str | None) -> str:
+    """Same-origin URL of a partner's product image (the page CSP allows only 'self')."""
+    if not url:
+        return ""
+    sig = _image_sig(request.app.state.settings.secret_key, int(partner_id), url)
+    return "/showcase/img?" + urlencode({"p": partner_id, "u": url, "s": sig})
+
+
+@router.get("/showcase/img")
+def image_proxy(request: Request, session: DbSession, p: str = "", u: str = "",
+                s: str = "") -> Response:
+    """Relay a signed product-image URL on the partner's own domains (no redirects, capped)."""
+    pid = _int(p, -1)
+    expected = _image_sig(request.app.state.settings.secret_key, pid, u)
+    if pid < 0 or not hmac.compare_digest(expected, s):
+        raise NotFound("Not found", field="s", rule="exists")
+    partner = partners_q.find_partner(session, pid)
+    if partner is None or partner.status != "active":
+        raise NotFound("Not found", field="p", rule="exists")
+    try:
+        parsed = partner_rules.normalize_product_url(u)
+    except DomainError as exc:
+        raise NotFound("Not found", field="u", rule="exists") from exc
+    if not partner_rules.url_on_domains(parsed, partners_q.domain_rules(partner)):
+        raise NotFound("Not found", field="u", rule="exists")
+    session.rollback()  # nothing to write: give the connection back during the request
+    try:
+        with httpx.Client(timeout=httpx.Timeout(5.0, connect=3.0), follow_redirects=False,
+                          trust_env=False) as client, client.stream("GET", parsed.url) as resp:
+            ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+            if resp.status_code != 200 or ctype not in IMAGE_TYPES:
+                raise NotFound("Not found", field="u", rule="exists")
+            body = b""
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if len(body) > IMAGE_MAX_BYTES:
+                    raise NotFound("Not found", field="u", rule="too_large")
+    except httpx.HTTPError as exc:
+        raise NotFound("Not found", field="u", rule="unreachable") from exc
+    return Response(body, media_type=ctype, headers={
+        "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
 def product_cards(request: Request, cards: Any, post_id: int) -> list[dict[str, Any]]:
     """Product cards of a post on a post card (batched once per page, plain values)."""
     cache: dict[int, list[dict[str, Any]]] | None = getattr(request.state, "showcase_cards",
@@ -117,7 +174,8 @@ def product_cards(request: Request, cards: Any, post_id: int) -> list[dict[str, 
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         with unit_of_work(request.app.state.db, write=False) as s:
             for pid, views in queries.cards_for_posts(s, ids).items():
-                found[pid] = [dict(url=v.url, title=v.rec.title, image=v.image,
+                found[pid] = [dict(url=v.url, title=v.rec.title,
+                                   image=product_image(request, v.product.partner_id, v.image),
                                    price_minor=v.product.price_minor,
                                    currency=v.product.currency, partner=v.partner_name,
                                    available=bool(v.product.available)) for v in views]
@@ -132,6 +190,7 @@ def install_template_helpers() -> None:
         e = env_for(loc)
         e.filters["price"] = (lambda loc_: lambda m, c: _price(m, c, loc_))(loc)
         e.globals["showcase_cards"] = product_cards
+        e.globals["product_image"] = product_image
 
 
 install_template_helpers()
@@ -150,6 +209,7 @@ class Draft:
     images: list[str] = field(default_factory=list)
     chosen: list[str] = field(default_factory=list)
     partner: str = ""
+    partner_id: str = ""
     price: str = ""
     stock: str = ""
     availability: str = ""
@@ -163,7 +223,8 @@ def _drafts(form: Any) -> list[Draft]:
         if not isinstance(url, str) or not url:
             continue
         g = {k: str(form.get(f"{k}_{n}") or "") for k in
-             ("title", "reason", "partner", "price", "stock", "availability", "title_problem")}
+             ("title", "reason", "partner", "partner_id", "price", "stock", "availability",
+              "title_problem")}
         out.append(Draft(url=url, images=[str(x) for x in form.getlist(f"all_images_{n}")][:10],
                          chosen=[str(x) for x in form.getlist(f"images_{n}")][:10], **g))
     return out
@@ -240,6 +301,7 @@ async def publish_submit(request: Request, session: DbSession, auth: OptionalAut
         drafts.append(Draft(
             url=pre.url, title=d.title, images=list(d.images)[:10],
             chosen=list(d.images)[:rules.MAX_IMAGES], partner=pre.partner_name,
+            partner_id=str(pre.partner_id),
             price=_price(d.price_minor, d.currency, loc),
             stock="" if d.stock is None else str(d.stock), availability=d.availability,
             title_problem=RULE_MESSAGES[refusal.rule] if refusal else ""))

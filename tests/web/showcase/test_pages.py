@@ -143,3 +143,22 @@ def test_middle_page_shows_other_creators_and_chinese(new_client, uow, sim, part
     assert f'href="/r/{other}"' in html and "欢迎试用" in html
     html = c.get(f"/r/{rid}", headers={**HTML, "Accept-Language": "zh-CN"}).text
     assert "也推荐了它的人" in html and "购买" in html
+
+
+def test_product_images_are_relayed_same_origin(new_client, uow, sim, partner_id, creator,
+                                               in_stock):
+    import html as htmllib
+
+    rid = publish(uow, sim, creator, in_stock[:1])[0]
+    c = new_client()
+    page = c.get(f"/r/{rid}", headers=HTML).text
+    srcs = [htmllib.unescape(s) for s in re.findall(r'src="(/showcase/img\?[^"]+)"', page)]
+    assert srcs and in_stock[0]["images"][0] not in re.findall(r'src="([^"]+)"', page)
+    r = c.get(srcs[0])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content.startswith(b"\x89PNG")
+    # the signature covers partner and URL: no open relay
+    forged = srcs[0].replace("%2Fimages%2F", "%2Fother%2F")
+    assert c.get(forged, headers=HTML).status_code == 404
+    bad = "/showcase/img?" + "p=1&u=http%3A%2F%2Fevil.example%2Fx.png&s=00"
+    assert c.get(bad, headers=HTML).status_code == 404
