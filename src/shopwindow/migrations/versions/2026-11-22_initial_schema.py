@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4491bd37f0b2
+Revision ID: cb95a4d50d4d
 Revises: 
-Create Date: 2026-11-22 11:15:34.114452
+Create Date: 2026-11-22 12:04:52.267277
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import shopwindow.db.base
 
 
-revision: str = '4491bd37f0b2'
+revision: str = 'cb95a4d50d4d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -263,6 +263,71 @@ def upgrade() -> None:
     sa.Column('post_id', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('tag', 'post_id', name=op.f('pk_social_post_tag'))
     )
+    op.create_table('tracking_click',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('token', sa.String(length=40), nullable=False),
+    sa.Column('fan_id', sa.BigInteger(), nullable=True),
+    sa.Column('creator_id', sa.BigInteger(), nullable=False),
+    sa.Column('recommendation_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('partner_id', sa.BigInteger(), nullable=False),
+    sa.Column('surface', sa.String(length=20), nullable=False),
+    sa.Column('promotion_id', sa.BigInteger(), nullable=True),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('user_agent', sa.String(length=300), nullable=False),
+    sa.Column('ip_hash', sa.String(length=32), nullable=False),
+    sa.Column('method', sa.String(length=8), nullable=False),
+    sa.Column('flagged_reason', sa.String(length=20), nullable=True),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_click')),
+    sa.UniqueConstraint('token', name=op.f('uq_tracking_click_token'))
+    )
+    with op.batch_alter_table('tracking_click', schema=None) as batch_op:
+        batch_op.create_index('ix_tracking_click_creator', ['creator_id', 'id'], unique=False)
+        batch_op.create_index('ix_tracking_click_fan_partner', ['fan_id', 'partner_id', 'created_at'], unique=False)
+
+    op.create_table('tracking_order',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('partner_id', sa.BigInteger(), nullable=False),
+    sa.Column('external_order_id', sa.String(length=128), nullable=False),
+    sa.Column('click_id', sa.BigInteger(), nullable=True),
+    sa.Column('tracking_id', sa.String(length=128), nullable=True),
+    sa.Column('creator_id', sa.BigInteger(), nullable=True),
+    sa.Column('recommendation_id', sa.BigInteger(), nullable=True),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
+    sa.Column('refunded_minor', sa.BigInteger(), nullable=False),
+    sa.Column('attribution', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=24), nullable=True),
+    sa.Column('commission_minor', sa.BigInteger(), nullable=False),
+    sa.Column('reversed_minor', sa.BigInteger(), nullable=False),
+    sa.Column('placed_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_sequence', sa.Integer(), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_order')),
+    sa.UniqueConstraint('partner_id', 'external_order_id', name='uq_tracking_order_partner_external')
+    )
+    with op.batch_alter_table('tracking_order', schema=None) as batch_op:
+        batch_op.create_index('ix_tracking_order_creator', ['creator_id', 'id'], unique=False)
+
+    op.create_table('tracking_postback',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('partner_id', sa.BigInteger(), nullable=False),
+    sa.Column('webhook_id', sa.String(length=128), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('external_order_id', sa.String(length=128), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('received_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_postback')),
+    sa.UniqueConstraint('partner_id', 'webhook_id', name='uq_tracking_postback_partner_webhook')
+    )
     op.create_table('account_oauth_app',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -320,6 +385,55 @@ def upgrade() -> None:
         batch_op.create_index('ix_partner_domain_partner', ['partner_id'], unique=False)
         batch_op.create_index('ix_partner_domain_registrable', ['registrable'], unique=False)
 
+    op.create_table('showcase_product',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('partner_id', sa.BigInteger(), nullable=False),
+    sa.Column('external_id', sa.String(length=200), nullable=False),
+    sa.Column('canonical_url', sa.String(length=2048), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('brand', sa.String(length=200), nullable=True),
+    sa.Column('category', sa.String(length=100), nullable=True),
+    sa.Column('gtin', sa.String(length=20), nullable=True),
+    sa.Column('images', sa.JSON(), nullable=False),
+    sa.Column('price_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('stock', sa.Integer(), nullable=True),
+    sa.Column('availability', sa.String(length=16), nullable=False),
+    sa.Column('available', sa.Boolean(), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_fetched_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('price_changed_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], name=op.f('fk_showcase_product_partner_id_partner'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_showcase_product')),
+    sa.UniqueConstraint('partner_id', 'external_id', name='uq_showcase_product_partner_ext')
+    )
+    with op.batch_alter_table('showcase_product', schema=None) as batch_op:
+        batch_op.create_index('ix_showcase_product_fetched', ['last_fetched_at'], unique=False)
+        batch_op.create_index('ix_showcase_product_gtin', ['gtin'], unique=False)
+
+    op.create_table('tracking_order_line',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('line_id', sa.String(length=64), nullable=False),
+    sa.Column('product_ref', sa.String(length=128), nullable=False),
+    sa.Column('gtin', sa.String(length=32), nullable=True),
+    sa.Column('category', sa.String(length=40), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('refunded_minor', sa.BigInteger(), nullable=False),
+    sa.Column('creator_id', sa.BigInteger(), nullable=True),
+    sa.Column('recommendation_id', sa.BigInteger(), nullable=True),
+    sa.Column('rate_bps', sa.Integer(), nullable=False),
+    sa.Column('commission_minor', sa.BigInteger(), nullable=False),
+    sa.Column('reversed_minor', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['tracking_order.id'], name=op.f('fk_tracking_order_line_order_id_tracking_order'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_order_line')),
+    sa.UniqueConstraint('order_id', 'line_id', name='uq_tracking_order_line_order_line')
+    )
+    with op.batch_alter_table('tracking_order_line', schema=None) as batch_op:
+        batch_op.create_index('ix_tracking_order_line_creator', ['creator_id', 'order_id'], unique=False)
+
     op.create_table('account_oauth_code',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -353,16 +467,86 @@ def upgrade() -> None:
     with op.batch_alter_table('account_oauth_token', schema=None) as batch_op:
         batch_op.create_index('ix_account_oauth_token_account', ['account_id'], unique=False)
 
+    op.create_table('showcase_recommendation',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('creator_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('post_id', sa.BigInteger(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('images', sa.JSON(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('visibility', sa.String(length=16), nullable=False),
+    sa.Column('bookmarks_count', sa.Integer(), nullable=False),
+    sa.Column('carts_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['creator_id'], ['account.id'], name=op.f('fk_showcase_recommendation_creator_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['showcase_product.id'], name=op.f('fk_showcase_recommendation_product_id_showcase_product'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_showcase_recommendation'))
+    )
+    with op.batch_alter_table('showcase_recommendation', schema=None) as batch_op:
+        batch_op.create_index('ix_showcase_recommendation_creator', ['creator_id', 'id'], unique=False)
+        batch_op.create_index('ix_showcase_recommendation_post', ['post_id'], unique=False)
+        batch_op.create_index('ix_showcase_recommendation_product', ['product_id'], unique=False)
+
+    op.create_table('showcase_cart_item',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('recommendation_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('added_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_showcase_cart_item_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recommendation_id'], ['showcase_recommendation.id'], name=op.f('fk_showcase_cart_item_recommendation_id_showcase_recommendation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_showcase_cart_item')),
+    sa.UniqueConstraint('account_id', 'recommendation_id', name='uq_showcase_cart_item_acct')
+    )
+    op.create_table('showcase_product_bookmark',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('recommendation_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', shopwindow.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_showcase_product_bookmark_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['showcase_product.id'], name=op.f('fk_showcase_product_bookmark_product_id_showcase_product'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recommendation_id'], ['showcase_recommendation.id'], name=op.f('fk_showcase_product_bookmark_recommendation_id_showcase_recommendation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_showcase_product_bookmark')),
+    sa.UniqueConstraint('account_id', 'product_id', name='uq_showcase_product_bookmark_acct')
+    )
+    with op.batch_alter_table('showcase_product_bookmark', schema=None) as batch_op:
+        batch_op.create_index('ix_showcase_product_bookmark_list', ['account_id', 'id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('showcase_product_bookmark', schema=None) as batch_op:
+        batch_op.drop_index('ix_showcase_product_bookmark_list')
+
+    op.drop_table('showcase_product_bookmark')
+    op.drop_table('showcase_cart_item')
+    with op.batch_alter_table('showcase_recommendation', schema=None) as batch_op:
+        batch_op.drop_index('ix_showcase_recommendation_product')
+        batch_op.drop_index('ix_showcase_recommendation_post')
+        batch_op.drop_index('ix_showcase_recommendation_creator')
+
+    op.drop_table('showcase_recommendation')
     with op.batch_alter_table('account_oauth_token', schema=None) as batch_op:
         batch_op.drop_index('ix_account_oauth_token_account')
 
     op.drop_table('account_oauth_token')
     op.drop_table('account_oauth_code')
+    with op.batch_alter_table('tracking_order_line', schema=None) as batch_op:
+        batch_op.drop_index('ix_tracking_order_line_creator')
+
+    op.drop_table('tracking_order_line')
+    with op.batch_alter_table('showcase_product', schema=None) as batch_op:
+        batch_op.drop_index('ix_showcase_product_gtin')
+        batch_op.drop_index('ix_showcase_product_fetched')
+
+    op.drop_table('showcase_product')
     with op.batch_alter_table('partner_domain', schema=None) as batch_op:
         batch_op.drop_index('ix_partner_domain_registrable')
         batch_op.drop_index('ix_partner_domain_partner')
@@ -375,6 +559,16 @@ def downgrade() -> None:
     op.drop_table('ledger_posting')
     op.drop_table('account_web_session')
     op.drop_table('account_oauth_app')
+    op.drop_table('tracking_postback')
+    with op.batch_alter_table('tracking_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_tracking_order_creator')
+
+    op.drop_table('tracking_order')
+    with op.batch_alter_table('tracking_click', schema=None) as batch_op:
+        batch_op.drop_index('ix_tracking_click_fan_partner')
+        batch_op.drop_index('ix_tracking_click_creator')
+
+    op.drop_table('tracking_click')
     op.drop_table('social_post_tag')
     with op.batch_alter_table('social_post_mention', schema=None) as batch_op:
         batch_op.drop_index('ix_social_post_mention_account')
