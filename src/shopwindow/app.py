@@ -59,7 +59,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from shopwindow.showcase import pages as showcase_pages
     from shopwindow.tracking import api as tracking_api
     from shopwindow.tracking import pages as tracking_pages
-    from shopwindow.tracking import postbacks as tracking_postbacks
     from shopwindow.web import health, media_files
     from shopwindow.web.mastodon import router as mastodon_router
     from shopwindow.web.oauth import router as oauth_router
@@ -73,10 +72,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(showcase_api.router)
     app.include_router(tracking_api.router)
     app.include_router(tracking_pages.router)
-    # Hot paths as plain Starlette routes: the tracked hand-off and partner postbacks.
+    # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
-    app.add_route("/partners/{slug}/postbacks", tracking_postbacks.receive, methods=["POST"],
-                  include_in_schema=False)
     app.include_router(media_files.router)
     app.include_router(showcase_pages.router)  # before /@{username}/{post_id}
     app.include_router(pages_router)

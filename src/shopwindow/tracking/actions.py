@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.clock import as_utc, utcnow
 from shopwindow.core.ids import new_id
+from shopwindow.db.uow import after_commit
 from shopwindow.db.upsert import insert_ignore
 from shopwindow.ledger import actions as ledger
 from shopwindow.outbox import emit
+from shopwindow.outbox.events import DomainEvent, OutboxEvent, handlers_for, publish
 from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
 from shopwindow.tracking import rules
@@ -56,16 +58,37 @@ def click_row(*, items: list[ClickItem], partner_id: int, surface: str, fan_id: 
     }
 
 
+def _click_events(rows: list[dict[str, Any]]) -> list[DomainEvent]:
+    return [DomainEvent(new_id(), "tracking.click_recorded", {
+        "click_id": r["id"], "partner_id": r["partner_id"], "creator_id": r["creator_id"],
+        "recommendation_id": r["recommendation_id"], "product_id": r["product_id"],
+        "surface": r["surface"], "promotion_id": r["promotion_id"], "fan_id": r["fan_id"],
+        "flagged_reason": r["flagged_reason"]}) for r in rows]
+
+
+def insert_clicks(conn: Connection, rows: list[dict[str, Any]]) -> list[DomainEvent]:
+    """Insert clicks and their click_recorded outbox events on a connection (the hand-off's
+    group commit). Returns the events the caller must publish after commit — none when no
+    durable subscriber wants them: the rows are then stored already marked dispatched."""
+    if not rows:
+        return []
+    conn.execute(insert(Click), rows)
+    events = _click_events(rows)
+    now = utcnow()
+    wanted = bool(handlers_for("tracking.click_recorded"))
+    conn.execute(insert(OutboxEvent), [
+        {"id": e.id, "type": e.type, "payload": e.payload, "created_at": now,
+         "dispatched_at": None if wanted else now} for e in events])
+    return events if wanted else []
+
+
 def record_clicks(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert clicks in bulk (the hand-off's group commit) with their click_recorded events."""
+    """Insert clicks with their click_recorded events in the session's transaction."""
     if not rows:
         return
-    session.execute(insert(Click), rows)
-    for r in rows:
-        emit(session, "tracking.click_recorded", click_id=r["id"], partner_id=r["partner_id"],
-             creator_id=r["creator_id"], recommendation_id=r["recommendation_id"],
-             product_id=r["product_id"], surface=r["surface"], promotion_id=r["promotion_id"],
-             fan_id=r["fan_id"], flagged_reason=r["flagged_reason"])
+    events = insert_clicks(session.connection(), rows)
+    if events:
+        after_commit(session, lambda: publish(events))
 
 
 def record_click(session: Session, **kw: Any) -> Click:

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from shopwindow.core.errors import NotFound, RuleViolation
 from shopwindow.db.engine import Database
-from shopwindow.db.uow import run_after_commit
 from shopwindow.outbox import DomainEvent, subscribe_live
+from shopwindow.outbox.events import publish
 from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
 from shopwindow.showcase import queries as showcase_q
@@ -94,6 +94,7 @@ class TargetCache:
 
     def __init__(self) -> None:
         self._items: dict[int, Target] = {}
+        self._reloading: set[int] = set()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -109,11 +110,34 @@ class TargetCache:
         with self._lock:
             self._items.pop(recommendation_id, None)
 
-    def peek(self, recommendation_id: int) -> Target | None:
+    def peek(self, recommendation_id: int) -> tuple[Target | None, bool]:
+        """(cached target or None, whether it is past its TTL and should be reloaded).
+
+        A stale entry is still served while one reload runs (no stampede when a popular
+        recommendation expires); events drop entries at once, so a suspension here is
+        seen by the next request, elsewhere within TTL + one reload.
+        """
         t = self._items.get(recommendation_id)
-        if t is not None and t.expires > time.monotonic():
-            return t
-        return None
+        if t is None:
+            return None, False
+        if t.expires > time.monotonic():
+            return t, False
+        with self._lock:
+            if recommendation_id in self._reloading:
+                return t, False
+            self._reloading.add(recommendation_id)
+        return t, True
+
+    def reload(self, db: Database, recommendation_id: int) -> None:
+        """Refresh one entry (run off the event loop); drops it if it no longer loads."""
+        try:
+            with db.read_sessions() as s:
+                self.load(s, recommendation_id)
+        except Exception:
+            self.drop(recommendation_id)
+        finally:
+            with self._lock:
+                self._reloading.discard(recommendation_id)
 
     def load(self, session: Session, recommendation_id: int) -> Target:
         """Read the target from the database (NotFound / RuleViolation) and cache it."""
@@ -204,27 +228,27 @@ class ClickWriter:
                 return
 
     def _write(self, batch: list[tuple[dict[str, Any], Future[None]]]) -> None:
-        session = self.db.sessions()
+        # Core statements on a bare connection: this thread competes with the event loop
+        # for the GIL, so it must do as little Python work per batch as possible.
+        rows = [row for row, _ in batch]
         try:
-            actions.record_clicks(session, [row for row, _ in batch])
-            session.commit()
+            with self.db.engine.begin() as conn:
+                events = actions.insert_clicks(conn, rows)
         except Exception as exc:
-            session.rollback()
-            session.close()
             log.exception("click batch of %d failed", len(batch))
             for _, fut in batch:
                 fut.set_exception(exc)
             return
-        session.close()
         self.batches += 1
         self.rows += len(batch)
         # Durable: answer the requests first, then publish the events.
         for _, fut in batch:
             fut.set_result(None)
-        try:
-            run_after_commit(session)
-        except Exception:
-            log.exception("publishing click events failed (the sweeper will retry)")
+        if events:
+            try:
+                publish(events)
+            except Exception:
+                log.exception("publishing click events failed (the sweeper will retry)")
 
 
 __all__ = ["ClickWriter", "NotFound", "Target", "TargetCache", "check_url", "lookup_cart",

@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.responses import Response as StarletteResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.config import Settings
@@ -18,7 +20,7 @@ from shopwindow.core.errors import DomainError, Forbidden, NotFound, RuleViolati
 from shopwindow.db.engine import Database
 from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
-from shopwindow.tracking import actions, handoff, queries, rules
+from shopwindow.tracking import actions, handoff, postbacks, queries, rules
 from shopwindow.web.deps import SESSION_COOKIE, DbSession, OptionalAuth, form_value
 from shopwindow.web.pages.common import PageRoute, page, require_csrf, require_viewer
 from shopwindow.web.templating import render
@@ -69,7 +71,9 @@ async def go(request: Request) -> StarletteResponse:
         return _error(request, 404, "not_found")
     rid = int(raw)
     db: Database = request.app.state.db
-    target = handoff.targets.peek(rid)
+    target, stale = handoff.targets.peek(rid)
+    if stale:
+        asyncio.get_running_loop().run_in_executor(None, handoff.targets.reload, db, rid)
     if target is None:
         try:
             target = await run_in_threadpool(_load_target, db, rid)
@@ -100,11 +104,47 @@ async def go(request: Request) -> StarletteResponse:
         "location": url, "cache-control": "no-store", "referrer-policy": "no-referrer"})
 
 
+class FastPaths:
+    """Pure ASGI front: /go/{id} and partner postbacks skip the app's router.
+
+    FastAPI matches a request against every route in turn; at this app's size that costs
+    more than the hand-off itself, so the hot paths are dispatched here by prefix.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/go/") and scope["method"] in ("GET", "HEAD"):
+                rid = path[4:]
+                if rid and "/" not in rid:
+                    scope["path_params"] = {"recommendation_id": rid}
+                    response = await go(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
+            elif path.startswith("/partners/") and path.endswith("/postbacks") and \
+                    scope["method"] == "POST":
+                slug = path[len("/partners/"):-len("/postbacks")]
+                if slug and "/" not in slug:
+                    scope["path_params"] = {"slug": slug}
+                    response = await postbacks.receive(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
-    """Mount the hand-off route and its click writer on the app."""
+    """Mount the hand-off and postback routes (and the click writer) on the app."""
     app.state.click_writer = handoff.ClickWriter(app.state.db)
+    # Also as ordinary routes (documentation, and apps built without the middleware).
     app.add_route("/go/{recommendation_id}", go, methods=["GET", "HEAD"],
                   include_in_schema=False)
+    app.add_route("/partners/{slug}/postbacks", postbacks.receive, methods=["POST"],
+                  include_in_schema=False)
+    if not any(m.cls is FastPaths for m in app.user_middleware):
+        app.user_middleware.append(Middleware(FastPaths))
 
 
 # ------------------------------------------------------------------ cart checkout

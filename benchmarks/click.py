@@ -1,0 +1,180 @@
+"""Tracked hand-off throughput: GET /go/{recommendation} next to GET /ping, same server.
+
+Seeds a fresh database (one partner on shop.example.com, one creator, N recommendations
+published through showcase actions with a stub product reader), starts the production app
+under uvicorn (one worker, jobs on embedded threads), then loads with wrk (or the Python
+generator) at 32 connections: /ping, then /go rotating over the recommendations with a
+browser user agent. Every /go answer is a 302 whose click is committed (group commit)
+before the answer is sent. Prints a table; never asserts on time.
+
+    python benchmarks/click.py [--seconds 15] [--connections 32] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# This file is named like the `click` package that uvicorn and httpx import: take the
+# script's own directory off sys.path before importing them.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import httpx  # noqa: E402
+
+
+def _ms(v: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", v.strip())
+    if not m:
+        return float("nan")
+    x, unit = float(m.group(1)), m.group(2)
+    return {"us": x / 1000, "ms": x, "s": x * 1000, "m": x * 60_000}[unit]
+
+
+UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+      "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+LUA = r"""
+local paths = {}
+local idx = 0
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+function request()
+  idx = idx % #paths + 1
+  return wrk.format("GET", paths[idx])
+end
+"""
+
+
+def seed(url: str, n: int) -> list[int]:
+    from shopwindow.accounts import actions as accounts
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.partners import actions as partners
+    from shopwindow.partners.fetch import ProductData
+    from shopwindow.schema import metadata
+    from shopwindow.showcase import actions as showcase
+
+    db = Database(url)
+    metadata.drop_all(db.engine)
+    metadata.create_all(db.engine)
+
+    def fetch(_target: object, link: str) -> ProductData:
+        pid = link.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+        return ProductData(title=f"Product {pid}", price_minor=9900, currency="CNY",
+                           availability="in_stock", canonical_url=link,
+                           images=["https://shop.example.com/i.png"], category="beauty",
+                           external_id=pid)
+
+    with unit_of_work(db) as s:
+        partners.register_partner(s, slug="shop", name="Shop", domains=["shop.example.com"],
+                                  default_rate_bps=1000)
+        creator = accounts.register_account(s, username="maker", email="m@example.com",
+                                            password="correct horse battery", role="creator")
+        cid = creator.id
+    recs: list[int] = []
+    for i in range(0, n, 9):
+        with unit_of_work(db) as s:
+            pub = showcase.publish(s, cid, [
+                {"url": f"https://shop.example.com/p/{1000 + j}", "reason": "Really good."}
+                for j in range(i, min(n, i + 9))], fetcher=fetch)
+            recs += [r.id for r in pub.recommendations]
+    db.dispose()
+    return recs
+
+
+def wrk(url: str, paths_file: Path | None, connections: int, seconds: int) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+           "-H", f"User-Agent: {UA}"]
+    script = None
+    if paths_file is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        script.write(LUA)
+        script.close()
+        cmd += ["-s", script.name, url, "--", str(paths_file)]
+    else:
+        cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if script:
+        os.unlink(script.name)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "errors": (int(bad.group(1)) if bad else 0)
+        + (sum(int(x) for x in sock.groups()) if sock else 0),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--recommendations", type=int, default=90)
+    ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: SQLite)")
+    ap.add_argument("--port", type=int, default=8771)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="sw-click-"))
+    url = args.pg or f"sqlite:///{tmp}/click.db"
+    env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
+           "SHOPWINDOW_JOBS_MODE": "thread", "SHOPWINDOW_LOG_LEVEL": "WARNING",
+           "SHOPWINDOW_BASE_URL": f"http://127.0.0.1:{args.port}"}
+    os.environ.update(env)
+    recs = seed(url, args.recommendations)
+    paths = tmp / "paths.txt"
+    paths.write_text("".join(f"/go/{r}?s=feed\n" for r in recs))
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                             "shopwindow.app:create_app", "--port", str(args.port),
+                             "--log-level", "warning", "--no-access-log"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/ping").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for r in recs:  # warm the target cache
+            httpx.get(f"{base}/go/{r}", headers={"user-agent": UA})
+        ping = wrk(base + "/ping", None, args.connections, args.seconds)
+        go = wrk(base + "/go/0", paths, args.connections, args.seconds)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    from sqlalchemy import func, select
+
+    from shopwindow.db.engine import Database
+    from shopwindow.tracking.models import Click
+
+    db = Database(url)
+    with db.read_sessions() as s:
+        clicks = s.scalar(select(func.count()).select_from(Click))
+    db.dispose()
+    ratio = go["rps"] / ping["rps"] * 100
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {'PostgreSQL' if args.pg else 'SQLite'}, "
+          f"{args.connections} connections, {args.seconds} s each, wrk")
+    print("| measure | value | target |\n| --- | --- | --- |")
+    print(f"| GET /ping req/s | {ping['rps']:,.0f} | |")
+    print(f"| GET /ping p50 / p99 | {ping['p50']:.1f} / {ping['p99']:.1f} ms | |")
+    print(f"| GET /go req/s (302 + durable click) | {go['rps']:,.0f} | |")
+    print(f"| /go ÷ /ping | {ratio:.0f}% | ≥ 60 % |")
+    print(f"| /go p50 / p99 | {go['p50']:.1f} / {go['p99']:.1f} ms | p99 ≤ 20 ms |")
+    print(f"| errors (ping, go) | {ping['errors']:.0f}, {go['errors']:.0f} | 0 |")
+    print(f"| clicks stored | {clicks:,} | = /go requests answered |")
+
+
+if __name__ == "__main__":
+    main()
