@@ -12,6 +12,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from shopwindow.config import Settings
+    from shopwindow.demo.shops import DemoShop
 
 app = typer.Typer(help="shopwindow: interest-driven social commerce platform",
                   no_args_is_help=True, add_completion=False)
@@ -235,8 +236,13 @@ def demo(
     fans: int | None = typer.Option(
         None, min=1, help="fans to seed (default: SHOPWINDOW_DEMO_FANS)"),
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="serve after seeding"),
+    shops: bool = typer.Option(
+        True, "--shops/--no-shops",
+        help="run partner-shop simulators beside the platform (ports 8101-8103 when free), "
+             "register them as partners and seed recommendations of their products"),
 ) -> None:
-    """Migrate, seed a believable demo platform (once), print the logins and serve it."""
+    """Migrate, seed a believable demo platform (once), start the partner shops, print the
+    logins and serve it."""
     if data_dir is not None:
         root = data_dir.resolve()
         os.environ["SHOPWINDOW_DATABASE_URL"] = f"sqlite:///{root}/shopwindow.db"
@@ -267,8 +273,29 @@ def demo(
     else:
         console.print("[yellow]this database has accounts that were not made by the demo "
                       "seed; nothing was seeded[/yellow]")
-    if serve_after:
-        serve(host=host, port=port, workers=1, migrate=False, log_level=None)
+    running: list[DemoShop] = _start_demo_shops(s) if shops else []
+    try:
+        if serve_after:
+            serve(host=host, port=port, workers=1, migrate=False, log_level=None)
+    finally:
+        from shopwindow.demo.shops import stop_shops
+
+        stop_shops(running)
+
+
+def _start_demo_shops(s: Settings) -> list[DemoShop]:
+    """Start the demo's partner shops, seed recommendations once, print the shops."""
+    from shopwindow.demo import shops
+
+    running = shops.start_shops(s)
+    made = shops.seed_recommendations(s, running)
+    if made:
+        console.print(f"[green]published[/green] {made} recommendations of partner products")
+    table = Table("partner shop", "url", "admin token", box=None)
+    for shop in running:
+        table.add_row(shop.spec.name, shop.url + "/", shop.admin_token)
+    console.print(table)
+    return running
 
 
 def _reset_demo(s: Settings) -> None:
@@ -280,7 +307,7 @@ def _reset_demo(s: Settings) -> None:
         raise _fail("--reset only deletes a SQLite demo database; drop other databases yourself")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    for sub in ("media", "jobs.db", "jobs.db-wal", "jobs.db-shm"):
+    for sub in ("media", "shops", "jobs.db", "jobs.db-wal", "jobs.db-shm"):
         target = s.data_dir / sub
         if target.is_dir():
             shutil.rmtree(target)

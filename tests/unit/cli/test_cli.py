@@ -102,10 +102,14 @@ def test_demo_seeds_small_counts_without_serving_and_only_once(env, tmp_path):
     for persona in ("operator", "creator-zh", "creator-en", "brand", "fan"):
         assert persona in res.output
     assert "sw_ops" in res.output and "shopwindow-demo" in res.output
+    for shop in ("Lumen Mall", "Bamboo Market", "Pine & Co"):  # partner shops, then stopped
+        assert shop in res.output
+    assert "recommendations of partner products" in res.output
     url = f"sqlite:///{demo_dir.resolve()}/shopwindow.db"
     eng = _engine(url)
     with Session(eng) as s:
         assert len(s.scalars(select(Account)).all()) == 1 + 3 + 6
+        assert s.scalar(text("SELECT count(*) FROM partner")) == 3
     assert any((demo_dir / "data" / "media").rglob("*.jpg"))
     res = runner.invoke(app, args)  # second run: no new accounts, same logins
     assert res.exit_code == 0, res.output
@@ -130,7 +134,7 @@ def test_timelines_rebuild_refills_home_timelines(env, tmp_path):
     from shopwindow.social import timelines
 
     demo_dir = tmp_path / "demo"
-    res = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(demo_dir),
+    res = runner.invoke(app, ["demo", "--no-serve", "--no-shops", "--data-dir", str(demo_dir),
                               "--creators", "3", "--fans", "5"])
     assert res.exit_code == 0, res.output
     url = f"sqlite:///{demo_dir.resolve()}/shopwindow.db"
