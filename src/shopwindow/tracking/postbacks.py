@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -54,8 +55,21 @@ def _duplicate(db: Database, partner_id: int, webhook_id: str) -> bool:
         return actions.is_duplicate(s, partner_id, webhook_id)
 
 
+_sqlite_writer = threading.Lock()
+
+
 def _ingest(db: Database, settings: Settings, partner_id: int, webhook_id: str,
             payload: Any) -> actions.PostbackResult:
+    if db.is_sqlite:
+        # SQLite has one writer: queueing here is far cheaper than 32 threads polling in
+        # its busy handler (which sleeps in growing steps: seconds of tail latency).
+        with _sqlite_writer:
+            return _ingest_tx(db, settings, partner_id, webhook_id, payload)
+    return _ingest_tx(db, settings, partner_id, webhook_id, payload)
+
+
+def _ingest_tx(db: Database, settings: Settings, partner_id: int, webhook_id: str,
+               payload: Any) -> actions.PostbackResult:
     with unit_of_work(db) as s:
         return actions.ingest_postback(
             s, partner_id=partner_id, webhook_id=webhook_id, payload=payload,

@@ -1,0 +1,199 @@
+"""Postback ingestion: signed partner order events, every event delivered 3× (replays,
+many of them concurrent), against the production app under uvicorn.
+
+Seeds a fresh database (one partner, one creator, one click per order), builds N orders'
+events (order.placed, order.paid, and order.refunded for every third order: a partial
+refund), signs each with Standard Webhooks, and POSTs every event three times from 32
+concurrent connections (copies shuffled within windows of 96 requests, so replays often
+race each other). Then checks: one commission booking per paid order, no duplicate
+entries, trial balance zero. Prints a table; never asserts on time.
+
+    python benchmarks/postback.py [--orders 2000] [--connections 32] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import httpx  # noqa: E402
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr"
+
+
+def seed(url: str, orders: int) -> tuple[int, list[str]]:
+    from shopwindow.accounts import actions as accounts
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.partners import actions as partners
+    from shopwindow.schema import metadata
+    from shopwindow.tracking import actions
+
+    db = Database(url)
+    metadata.drop_all(db.engine)
+    metadata.create_all(db.engine)
+    with unit_of_work(db) as s:
+        pid = partners.register_partner(s, slug="shop", name="Shop", domains=[
+            "shop.example.com"], default_rate_bps=1000, category_rates={"beauty": 1500},
+            postback_secret=SECRET).id
+        cid = accounts.register_account(s, username="maker", email="m@example.com",
+                                        password="correct horse battery", role="creator").id
+    tokens: list[str] = []
+    with unit_of_work(db) as s:
+        rows = [actions.click_row(items=[actions.ClickItem(str(1000 + i % 50), 1, cid, 1)],
+                                  partner_id=pid, surface="feed", fan_id=None,
+                                  promotion_id=None, user_agent="Mozilla/5.0", ip_hash="",
+                                  method="GET") for i in range(orders)]
+        actions.record_clicks(s, rows)
+        tokens = [r["token"] for r in rows]
+    db.dispose()
+    return pid, tokens
+
+
+def events(tokens: list[str]) -> list[tuple[str, dict]]:
+    from shopwindow.core.clock import utcnow
+
+    now = utcnow().isoformat()
+    out: list[tuple[str, dict]] = []
+    for n, tok in enumerate(tokens):
+        oid = f"BENCH-{n:07d}"
+        lines = [{"line_id": "L1", "product_id": str(1000 + n % 50), "category": "beauty",
+                  "quantity": 2, "total_minor": 19800, "refunded_minor": 0},
+                 {"line_id": "L2", "product_id": "2000", "category": "home", "quantity": 1,
+                  "total_minor": 5050, "refunded_minor": 0}]
+        base = {"order_id": oid, "currency": "CNY", "tracking_id": tok, "total_minor": 24850,
+                "refunded_total_minor": 0, "placed_at": now, "paid_at": None,
+                "cancelled_at": None, "lines": lines}
+        out.append((f"evt_{n}_1", {"type": "order.placed", "sequence": 1,
+                                   "data": {**base, "status": "placed"}}))
+        out.append((f"evt_{n}_2", {"type": "order.paid", "sequence": 2,
+                                   "data": {**base, "status": "paid", "paid_at": now}}))
+        if n % 3 == 0:
+            refunded = [dict(lines[0], refunded_minor=9900), lines[1]]
+            out.append((f"evt_{n}_3", {"type": "order.refunded", "sequence": 3, "data": {
+                **base, "status": "partially_refunded", "paid_at": now,
+                "refunded_total_minor": 9900, "lines": refunded}}))
+    return out
+
+
+async def send_all(base: str, reqs: list[tuple[str, bytes]], connections: int) -> dict:
+    from shopwindow.core.clock import utcnow
+    from shopwindow.tracking.rules import sign
+
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for r in reqs:
+        queue.put_nowait(r)
+    statuses: dict[str, int] = {}
+    lat: list[float] = []
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                msg_id, body = queue.get_nowait()
+                t0 = time.perf_counter()
+                r = await client.post("/partners/shop/postbacks", content=body,
+                                      headers=sign(SECRET, msg_id, utcnow(), body))
+                lat.append(time.perf_counter() - t0)
+                key = f"{r.status_code} {r.json().get('status', '')}" if r.status_code == 200 \
+                    else str(r.status_code)
+                statuses[key] = statuses.get(key, 0) + 1
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    lat.sort()
+    return {"statuses": statuses, "p50": lat[len(lat) // 2] * 1000,
+            "p99": lat[int(len(lat) * 0.99)] * 1000}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=2000)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--replays", type=int, default=3, help="deliveries of every event")
+    ap.add_argument("--pg", default=None)
+    ap.add_argument("--port", type=int, default=8773)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="sw-postback-"))
+    url = args.pg or f"sqlite:///{tmp}/pb.db"
+    env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
+           "SHOPWINDOW_JOBS_MODE": "thread", "SHOPWINDOW_LOG_LEVEL": "WARNING"}
+    os.environ.update(env)
+    _pid, tokens = seed(url, args.orders)
+    evs = events(tokens)
+    reqs = [(mid, json.dumps(p).encode()) for mid, p in evs for _ in range(args.replays)]
+    rnd = random.Random(1)
+    window = 96
+    for i in range(0, len(reqs), window):
+        chunk = reqs[i:i + window]
+        rnd.shuffle(chunk)
+        reqs[i:i + window] = chunk
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                             "shopwindow.app:create_app", "--port", str(args.port),
+                             "--log-level", "warning", "--no-access-log"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/ping").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        t0 = time.perf_counter()
+        res = asyncio.run(send_all(base, reqs, args.connections))
+        elapsed = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    from sqlalchemy import func, select
+
+    from shopwindow.db.engine import Database
+    from shopwindow.ledger import queries as ledger_q
+    from shopwindow.ledger.models import LedgerEntry
+    from shopwindow.tracking.models import Order
+
+    db = Database(url)
+    with db.read_sessions() as s:
+        booked = s.execute(select(LedgerEntry.kind, func.count()).group_by(
+            LedgerEntry.kind)).all()
+        kinds = {k: n for k, n in booked}
+        attributed = s.scalar(select(func.count()).select_from(Order).where(
+            Order.attribution == "attributed")) or 0
+        dup_keys = s.scalar(select(func.count()).select_from(select(
+            LedgerEntry.idempotency_key).group_by(LedgerEntry.idempotency_key).having(
+            func.count() > 1).subquery())) or 0
+        trial = ledger_q.trial_balance(s)
+    db.dispose()
+    n = len(reqs)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {'PostgreSQL' if args.pg else 'SQLite'}, "
+          f"{args.connections} connections, {args.orders} orders, {len(evs)} events × "
+          f"{args.replays}")
+    print("| measure | value | target |\n| --- | --- | --- |")
+    print(f"| postbacks sent | {n:,} ({len(evs):,} distinct) | |")
+    print(f"| postbacks/s (all deliveries) | {n / elapsed:,.0f} | ≥ 1,000 |")
+    print(f"| latency p50 / p99 | {res['p50']:.1f} / {res['p99']:.1f} ms | |")
+    print(f"| answers | {', '.join(f'{k}: {v:,}' for k, v in sorted(res['statuses'].items()))}"
+          " | |")
+    print(f"| orders attributed | {attributed:,} of {args.orders:,} | all |")
+    print(f"| commission bookings | {kinds.get('commission_booked', 0):,} | = orders |")
+    print(f"| refund reversals | {kinds.get('refund_reversal', 0):,} | "
+          f"{(args.orders + 2) // 3:,} |")
+    print(f"| duplicate ledger keys | {dup_keys} | 0 |")
+    print(f"| trial balance | {trial} | all zero |")
+
+
+if __name__ == "__main__":
+    main()
