@@ -104,7 +104,9 @@ def _ensure_partner(db: Database, spec: ShopSpec, port: int) -> tuple[int, str]:
     domain = f"{HOST}:{port}"
     terms: dict[str, Any] = dict(
         default_rate_bps=spec.default_rate_bps, category_rates=spec.category_rates,
-        return_window_days=spec.return_window_days)
+        return_window_days=spec.return_window_days,
+        # the simulator's cart takes every item of a cart in one hand-off
+        cart_url_template=f"http://{domain}/cart/add?items={{items}}")
     with unit_of_work(db) as s:
         try:
             p = partners_q.get_by_slug(s, spec.slug)
@@ -113,9 +115,10 @@ def _ensure_partner(db: Database, spec: ShopSpec, port: int) -> tuple[int, str]:
                 s, slug=spec.slug, name=spec.name, domains=[domain],
                 postback_secret=partners_rules.generate_secret(), **terms)
             return p.id, p.postback_secret
-        partners.update_partner(s, p, name=spec.name, **terms)
+        # the domain first: the cart URL template must be on it
         if not any(d.host == HOST and d.port == port for d in p.domains):
             partners.add_domain(s, p, domain)
+        partners.update_partner(s, p, name=spec.name, **terms)
         if p.status != "active":
             partners.activate_partner(s, p)
         return p.id, p.postback_secret

@@ -15,8 +15,11 @@ from shopwindow.partners import queries, rules
 from shopwindow.partners.models import Partner, PartnerDomain
 
 UPDATABLE = ("name", "tracking_param", "tracking_mode", "product_source", "api_base_url",
-             "product_path", "default_rate_bps", "category_rates", "attribution_window_days",
-             "return_window_days", "currency")
+             "product_path", "cart_url_template", "default_rate_bps", "category_rates",
+             "attribution_window_days", "return_window_days", "currency")
+
+
+NULLABLE = ("api_base_url", "cart_url_template")
 
 
 def _check_name(name: str) -> str:
@@ -42,6 +45,10 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
         rules.check_api_template(out["api_base_url"])
     if "product_path" in out:
         rules.check_product_path(out["product_path"])
+    if "cart_url_template" in out:
+        out["cart_url_template"] = (out["cart_url_template"] or "").strip() or None
+        if out["cart_url_template"]:
+            rules.check_cart_template(out["cart_url_template"])
     if "default_rate_bps" in out:
         rules.check_bps(out["default_rate_bps"], "default_rate_bps")
     if "category_rates" in out:
@@ -60,6 +67,15 @@ def _check_source(p: Partner) -> None:
                       field="api_base_url", rule="required_for_api")
 
 
+def _check_cart(p: Partner) -> None:
+    """The cart URL template must point at one of the partner's own domains."""
+    if p.cart_url_template:
+        parsed = rules.check_cart_template(p.cart_url_template)
+        if not rules.url_on_domains(parsed, queries.domain_rules(p)):
+            raise Invalid("The cart URL must be on one of the partner's domains",
+                          field="cart_url_template", rule="partner_domain")
+
+
 def register_partner(
     session: Session,
     *,
@@ -72,6 +88,7 @@ def register_partner(
     product_source: str = "markup",
     api_base_url: str | None = None,
     product_path: str = "/p/{id}",
+    cart_url_template: str | None = None,
     default_rate_bps: int = 0,
     category_rates: dict[str, int] | None = None,
     attribution_window_days: int = 7,
@@ -84,7 +101,8 @@ def register_partner(
     values = _validate(dict(
         name=name, tracking_param=tracking_param, tracking_mode=tracking_mode,
         product_source=product_source, api_base_url=api_base_url, product_path=product_path,
-        default_rate_bps=default_rate_bps, category_rates=category_rates or {},
+        cart_url_template=cart_url_template, default_rate_bps=default_rate_bps,
+        category_rates=category_rates or {},
         attribution_window_days=attribution_window_days,
         return_window_days=return_window_days, currency=currency,
     ))
@@ -99,6 +117,7 @@ def register_partner(
     session.flush()
     for d in domains or []:
         add_domain(session, p, d, allow_subdomains=allow_subdomains, _emit=False)
+    _check_cart(p)
     emit(session, "partner.registered", partner_id=p.id, slug=p.slug,
          domains=[d.host if not d.port else f"{d.host}:{d.port}" for d in p.domains])
     return p
@@ -109,12 +128,14 @@ def update_partner(session: Session, partner: Partner, **changes: Any) -> Partne
     for k in changes:
         if k not in UPDATABLE:
             raise Invalid(f"Unknown partner field {k}", field=k, rule="unknown_field")
-    changes = {k: v for k, v in changes.items() if v is not None or k == "api_base_url"}
+    changes = {k: v for k, v in changes.items() if v is not None or k in NULLABLE}
     values = _validate(changes)
     changed = [k for k, v in values.items() if getattr(partner, k) != v]
     for k in changed:
         setattr(partner, k, values[k])
     _check_source(partner)
+    if "cart_url_template" in changed:
+        _check_cart(partner)
     if changed:
         partner.updated_at = utcnow()
         session.flush()

@@ -73,6 +73,7 @@ def _read(p: Partner) -> PartnerRead:
         domains=[_domain(d) for d in p.domains], tracking_param=p.tracking_param,
         tracking_mode=p.tracking_mode, product_source=p.product_source,
         api_base_url=p.api_base_url, product_path=p.product_path,
+        cart_url_template=p.cart_url_template,
         default_rate_bps=p.default_rate_bps, category_rates=dict(p.category_rates or {}),
         attribution_window_days=p.attribution_window_days,
         return_window_days=p.return_window_days, currency=p.currency,

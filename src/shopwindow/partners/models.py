@@ -35,6 +35,9 @@ class Partner(Base):
     api_base_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # where the product id sits in a product page URL, e.g. /p/{id}
     product_path: Mapped[str] = mapped_column(String(200), default="/p/{id}")
+    # cart hand-off: URL template with one {items} (→ id:qty,id:qty), on the partner's domains,
+    # e.g. https://shop.example/cart/add?items={items}; None: hand off to the first product
+    cart_url_template: Mapped[str | None] = mapped_column(String(500), nullable=True)
     default_rate_bps: Mapped[int] = mapped_column(Integer, default=0)
     category_rates: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=7)

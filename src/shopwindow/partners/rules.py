@@ -384,6 +384,26 @@ def check_api_template(template: str) -> str:
     return template
 
 
+CART_ITEMS_PLACEHOLDER = "{items}"
+_CART_SAMPLE = "SWITEMS"
+
+
+def check_cart_template(template: str) -> ParsedUrl:
+    """An http(s) cart-add URL template with exactly one {items} (→ `id:qty,id:qty`);
+    returns a sample of it parsed, for the partner's domain check."""
+    if template.count(CART_ITEMS_PLACEHOLDER) != 1:
+        raise _bad("The cart URL template needs exactly one {items}", "cart_template",
+                   "cart_url_template")
+    try:
+        parsed = normalize_product_url(template.replace(CART_ITEMS_PLACEHOLDER, _CART_SAMPLE))
+    except Invalid as exc:
+        raise _bad(exc.detail, exc.rule or "url", "cart_url_template") from exc
+    if _CART_SAMPLE not in parsed.url:
+        raise _bad("{items} must be in the path or query of the cart URL", "cart_template",
+                   "cart_url_template")
+    return parsed
+
+
 def check_product_path(template: str) -> str:
     """A path template like /p/{id} that finds the product id in a product URL."""
     if not template.startswith("/") or template.count(API_ID_PLACEHOLDER) != 1:

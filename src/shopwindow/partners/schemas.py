@@ -43,6 +43,7 @@ class PartnerCreate(BaseModel):
     product_source: Literal["markup", "api"] = "markup"
     api_base_url: str | None = Field(default=None, max_length=500)
     product_path: str = Field(default="/p/{id}", max_length=200)
+    cart_url_template: str | None = Field(default=None, max_length=500)
     default_rate_bps: int = Bps
     category_rates: dict[str, int] = Field(default_factory=dict, max_length=100)
     attribution_window_days: int = Field(default=7, ge=0, le=365)
@@ -62,6 +63,7 @@ class PartnerUpdate(BaseModel):
     product_source: Literal["markup", "api"] | None = None
     api_base_url: str | None = Field(default=None, max_length=500)
     product_path: str | None = Field(default=None, max_length=200)
+    cart_url_template: str | None = Field(default=None, max_length=500)
     default_rate_bps: int | None = Field(default=None, ge=0, le=10_000)
     category_rates: dict[str, int] | None = Field(default=None, max_length=100)
     attribution_window_days: int | None = Field(default=None, ge=0, le=365)
@@ -82,6 +84,7 @@ class PartnerRead(BaseModel):
     product_source: Literal["markup", "api"]
     api_base_url: str | None
     product_path: str
+    cart_url_template: str | None
     default_rate_bps: int
     category_rates: dict[str, int]
     attribution_window_days: int

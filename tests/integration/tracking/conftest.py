@@ -96,6 +96,7 @@ def world(app: Any, uow: Any, db: Any, make_sim: Callable[..., Sim]) -> Iterator
     with uow() as s:
         pid = partners.register_partner(
             s, slug=SLUG, name="Test Mall", domains=[f"127.0.0.1:{sim.server.port}"],
+            cart_url_template=f"{sim.url}/cart/add?items={{items}}",
             default_rate_bps=1000, category_rates={"beauty": 1500}, postback_secret=secret,
             attribution_window_days=7, return_window_days=15).id
     creator = make_account(uow, "creator1", role="creator")

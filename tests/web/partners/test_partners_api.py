@@ -134,3 +134,20 @@ def test_resolve(client, uow, sim):
     assert r.status_code == 403
     r = client.post(f"{P}/resolve", headers=creator, json={})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url"
+
+
+def test_cart_url_template_must_be_on_the_partners_domains(client, uow):
+    op = auth(uow, "op", "operator")
+    r = create(client, op, cart_url_template="https://evil.example/cart?items={items}")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cart_url_template"
+    r = create(client, op, cart_url_template="https://tmall.com/cart/add")
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "cart_template"
+    r = create(client, op, cart_url_template="https://cart.tmall.com/add?items={items}")
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert r.json()["cart_url_template"] == "https://cart.tmall.com/add?items={items}"
+    r = client.patch(f"{P}/{pid}", headers=op,
+                     json={"cart_url_template": "http://127.0.0.1:9/c?i={items}"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cart_url_template"
+    r = client.patch(f"{P}/{pid}", headers=op, json={"cart_url_template": None})
+    assert r.status_code == 200 and r.json()["cart_url_template"] is None
