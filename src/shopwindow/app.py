@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     from shopwindow.accounts import api as accounts_api
     from shopwindow.partners import api as partners_api
+    from shopwindow.partners import pages as partners_pages
     from shopwindow.showcase import api as showcase_api
     from shopwindow.showcase import pages as showcase_pages
     from shopwindow.tracking import api as tracking_api
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(showcase_api.router)
     app.include_router(tracking_api.router)
     app.include_router(tracking_pages.router)
+    app.include_router(partners_pages.router)
     # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
     app.include_router(media_files.router)

@@ -53,6 +53,16 @@ KNOWN = (
     N_("Only JPEG, PNG, WebP and GIF images are accepted"),
     N_("Image dimensions are too large"),
     N_("File is not a readable image"),
+    # partners (operator pages)
+    N_("Enter a rate in per cent between 0 and 100, e.g. 12.5"),
+    N_("Write one category=rate% per line, e.g. beauty=15%"),
+    N_("Enter a whole number of days"),
+    N_("This slug is taken"),
+    N_("The name must have 1 to 100 characters"),
+    N_("The api product source needs an API URL template"),
+    N_("The cart URL template needs exactly one {items}"),
+    N_("The cart URL must be on one of the partner's domains"),
+    N_("Partner not found"),
 )
 
 RULE_MESSAGES = {
