@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cb95a4d50d4d
+Revision ID: fcc98993f291
 Revises: 
-Create Date: 2026-11-22 12:04:52.267277
+Create Date: 2026-11-22 12:27:48.930216
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import shopwindow.db.base
 
 
-revision: str = 'cb95a4d50d4d'
+revision: str = 'fcc98993f291'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('product_source', sa.String(length=16), nullable=False),
     sa.Column('api_base_url', sa.String(length=500), nullable=True),
     sa.Column('product_path', sa.String(length=200), nullable=False),
+    sa.Column('cart_url_template', sa.String(length=500), nullable=True),
     sa.Column('default_rate_bps', sa.Integer(), nullable=False),
     sa.Column('category_rates', sa.JSON(), nullable=False),
     sa.Column('attribution_window_days', sa.Integer(), nullable=False),
