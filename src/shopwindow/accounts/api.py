@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
@@ -10,12 +10,12 @@ from shopwindow.accounts import actions
 from shopwindow.accounts.models import Account
 from shopwindow.accounts.schemas import AccountDelete, PasswordChange, ProfileRead, ProfileUpdate
 from shopwindow.web.deps import DbSession, user
+from shopwindow.web.errors import problem_responses
 
 router = APIRouter(prefix="/api/sw/v1", tags=["accounts"])
 ReadMe = Annotated[Account, Depends(user("read:accounts"))]
 WriteMe = Annotated[Account, Depends(user("write:accounts"))]
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM}
+ERRORS = problem_responses(401, 403, 422)
 
 
 def _read(a: Account) -> ProfileRead:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -26,11 +26,10 @@ from shopwindow.partners.schemas import (
     SecretRotate,
 )
 from shopwindow.web.deps import DbSession, RequiredAuth
+from shopwindow.web.errors import problem_responses
 
 router = APIRouter(prefix="/api/sw/v1/partners", tags=["partners"])
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM,
-                                           409: _PROBLEM, 422: _PROBLEM}
+ERRORS = problem_responses(401, 403, 404, 409, 422)
 RESOLVE_LIMIT = "30/minute"
 PUBLISHER_ROLES = ("creator", "brand", "operator")
 

@@ -38,11 +38,10 @@ from shopwindow.showcase.schemas import (
     ShowcaseRead,
 )
 from shopwindow.web.deps import AppSettings, DbSession, OptionalAuth, user
+from shopwindow.web.errors import problem_responses
 
 router = APIRouter(prefix="/api/sw/v1", tags=["showcase"])
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM,
-                                           409: _PROBLEM, 422: _PROBLEM}
+ERRORS = problem_responses(401, 403, 404, 409, 422)
 PREVIEW_LIMIT = "30/minute"
 Writer = Annotated[Any, Depends(user("write:statuses"))]
 BookmarkReader = Annotated[Any, Depends(user("read:bookmarks"))]

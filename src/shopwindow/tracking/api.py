@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -22,10 +22,10 @@ from shopwindow.tracking.schemas import (
     StepRead,
 )
 from shopwindow.web.deps import DbSession, RequiredAuth
+from shopwindow.web.errors import problem_responses
 
 router = APIRouter(prefix="/api/sw/v1", tags=["tracking"])
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM}
+ERRORS = problem_responses(401, 403, 404)
 
 
 def me_read(auth: RequiredAuth) -> int:

@@ -96,3 +96,8 @@ def install(app: FastAPI) -> None:
         log.warning("database busy on %s: %s", request.url.path, exc.orig)
         return problem(request, 503, "Service busy", "Database is busy, retry shortly",
                        code="unavailable", headers={"Retry-After": "1"})
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry documenting problem+json bodies for these statuses."""
+    return {s: {"content": {PROBLEM: {}}} for s in statuses}
