@@ -19,7 +19,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 # This file is named like the `click` package that uvicorn and httpx import: take the
@@ -29,6 +28,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import httpx  # noqa: E402
+
+# Our sibling helper, found after site-packages so `click` stays the real package.
+sys.path.append(str(HERE))
+from appserver import running_app  # noqa: E402
 
 
 def _ms(v: str) -> float:
@@ -133,26 +136,11 @@ def main() -> None:
     recs = seed(url, args.recommendations)
     paths = tmp / "paths.txt"
     paths.write_text("".join(f"/go/{r}?s=feed\n" for r in recs))
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
-                             "shopwindow.app:create_app", "--port", str(args.port),
-                             "--log-level", "warning", "--no-access-log"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/ping").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_app(args.port, env, tmp / "server.log") as base:
         for r in recs:  # warm the target cache
             httpx.get(f"{base}/go/{r}", headers={"user-agent": UA})
         ping = wrk(base + "/ping", None, args.connections, args.seconds)
         go = wrk(base + "/go/0", paths, args.connections, args.seconds)
-    finally:
-        proc.terminate()
-        proc.wait(10)
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database

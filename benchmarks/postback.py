@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import httpx  # noqa: E402
+
+# Our sibling helper, found after site-packages so `click` stays the real package.
+sys.path.append(str(HERE))
+from appserver import running_app  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr"
 
@@ -138,25 +141,10 @@ def main() -> None:
         chunk = reqs[i:i + window]
         rnd.shuffle(chunk)
         reqs[i:i + window] = chunk
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
-                             "shopwindow.app:create_app", "--port", str(args.port),
-                             "--log-level", "warning", "--no-access-log"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/ping").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_app(args.port, env, tmp / "server.log") as base:
         t0 = time.perf_counter()
         res = asyncio.run(send_all(base, reqs, args.connections))
         elapsed = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(10)
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database

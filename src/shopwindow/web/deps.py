@@ -142,8 +142,6 @@ class RateLimits:
 
     def __init__(self, redis_url: str | None) -> None:
         uri = redis_url if redis_url else "memory://"
-        if uri.startswith("redis://"):
-            uri = uri  # limits understands redis:// directly
         self.storage = storage_from_string(uri)
         self.limiter = MovingWindowRateLimiter(self.storage)
 
