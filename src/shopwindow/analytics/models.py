@@ -1,0 +1,1 @@
+"""analytics tables (filled in by the analytics work)."""

@@ -1,0 +1,1 @@
+"""interests tables (filled in by the interests work)."""
