@@ -1,6 +1,7 @@
 """Imports every domain's tables so the metadata is complete (migrations, tests)."""
 
 from shopwindow.accounts import models as _accounts  # noqa: F401
+from shopwindow.analytics import models as _analytics  # noqa: F401
 from shopwindow.db.base import Base
 from shopwindow.interests import models as _interests  # noqa: F401
 from shopwindow.ledger import models as _ledger  # noqa: F401

@@ -1,1 +1,86 @@
-"""analytics tables (filled in by the analytics work)."""
+"""ORM tables of the analytics domain (docs/analytics.md).
+
+Other domains' rows are referenced by plain ids (no foreign keys): the raw log is hot,
+append-only, pruned by age, and must outlive what it points at.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Index, PrimaryKeyConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopwindow.db.base import Base, UTCDateTime
+
+
+class Event(Base):
+    """One raw analytics event (append-only; the retention job prunes it, rollups stay)."""
+
+    __tablename__ = "analytics_event"
+
+    # Minted at receive time (core.ids), so an id range is also a receive-time range.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    creator_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    post_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recommendation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    product_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    partner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    promotion_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    surface: Mapped[str] = mapped_column(String(20))
+    is_follower: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    vertical: Mapped[str] = mapped_column(String(40), default="")
+    region: Mapped[str] = mapped_column(String(40), default="")
+    device: Mapped[str] = mapped_column(String(10))
+    lang: Mapped[str] = mapped_column(String(10), default="")
+    # Dwell milliseconds for reads; minor units for order/refund/commission events.
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    dedup_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+    __table_args__ = (
+        Index("ix_analytics_event_creator", "creator_id", "occurred_at"),
+        Index("ix_analytics_event_actor", "actor_id", "occurred_at"),
+    )
+
+
+class Rollup(Base):
+    """One counter: metric of an entity in a time bucket, per dimension value."""
+
+    __tablename__ = "analytics_rollup"
+
+    grain: Mapped[str] = mapped_column(String(1))  # m | h | d
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime())  # UTC start of the bucket
+    entity_type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(BigInteger)  # 0 for the platform
+    metric: Mapped[str] = mapped_column(String(30))
+    dim: Mapped[str] = mapped_column(String(12))  # all | surface | follower | …
+    dim_value: Mapped[str] = mapped_column(String(40))  # '' for 'all'
+    currency: Mapped[str] = mapped_column(String(3))  # '' for counts
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    # Key order serves the report query: one entity, one grain, a bucket range.
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "entity_type", "entity_id", "grain", "bucket", "metric", "dim", "dim_value",
+            "currency", name="pk_analytics_rollup",
+        ),
+    )
+
+
+class Pending(Base):
+    """Committed events the aggregator has not folded into rollups yet.
+
+    Written in the same transaction as the event. Event ids are minted before commit, so
+    a cursor over ids could skip a slower writer's batch; a queue of ids cannot.
+    """
+
+    __tablename__ = "analytics_pending"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,0 +1,119 @@
+"""Analytics writes: record raw events (with their aggregation queue rows), prune the log.
+
+`ingest` writes into the caller's transaction when given a Session (outbox subscribers,
+tests that want the events in their own unit of work) and commits by itself when given a
+Database. The beacon goes through the group-committing writer (`analytics.ingest_writer`),
+which calls `insert_events` once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shopwindow.analytics import rules
+from shopwindow.analytics.models import Event, Pending
+from shopwindow.analytics.rules import EventIn
+from shopwindow.core.clock import utcnow
+from shopwindow.core.ids import id_floor_for_ms, new_id
+from shopwindow.db.engine import Database
+from shopwindow.db.uow import unit_of_work
+
+EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
+PENDING_TABLE: Table = Pending.__table__  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What `ingest` stored: ids of new events, and how many were duplicates (dedup_key)."""
+
+    ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def accepted(self) -> int:
+        return len(self.ids)
+
+
+def event_row(ev: EventIn, received: datetime, event_id: int | None = None) -> dict[str, Any]:
+    """The analytics_event row for a validated event received at `received`."""
+    return {
+        "id": event_id if event_id is not None else new_id(),
+        "occurred_at": rules.clamp_occurred(ev.occurred_at, received),
+        "received_at": received,
+        "type": ev.type, "actor_id": ev.actor_id, "object_type": ev.object_type,
+        "object_id": ev.object_id, "creator_id": ev.creator_id, "post_id": ev.post_id,
+        "recommendation_id": ev.recommendation_id, "product_id": ev.product_id,
+        "partner_id": ev.partner_id, "promotion_id": ev.promotion_id,
+        "surface": ev.surface, "is_follower": ev.is_follower, "vertical": ev.vertical,
+        "region": ev.region, "device": ev.device, "lang": ev.lang, "value": ev.value,
+        "currency": ev.currency, "dedup_key": ev.dedup_key,
+    }
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    ins: Any = (postgresql.insert(EVENT_TABLE) if dialect == "postgresql"
+                else sqlite.insert(EVENT_TABLE))
+    keyed = [r for r in rows if r["dedup_key"] is not None]
+    plain = [r for r in rows if r["dedup_key"] is None]
+    ids = [r["id"] for r in plain]
+    if plain:
+        # executemany: one prepared statement, far cheaper than a huge multi-VALUES insert.
+        session.execute(EVENT_TABLE.insert(), plain)
+    if keyed:
+        # Duplicates inside one batch would hit the constraint with each other, so keep
+        # the first of each key; ON CONFLICT then skips keys stored by earlier batches.
+        seen: dict[str, dict[str, Any]] = {}
+        for r in keyed:
+            seen.setdefault(r["dedup_key"], r)
+        uniq = list(seen.values())
+        cols = len(uniq[0])
+        chunk = max(1, 30000 // cols)
+        for i in range(0, len(uniq), chunk):
+            stmt = ins.values(uniq[i:i + chunk]).on_conflict_do_nothing().returning(
+                EVENT_TABLE.c.id)
+            ids.extend(session.execute(stmt).scalars().all())
+    if ids:
+        session.execute(PENDING_TABLE.insert(), [{"event_id": i} for i in ids])
+    return ids
+
+
+def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestResult:
+    """Validate and record events; raises Invalid naming the first bad field."""
+    for i, ev in enumerate(events):
+        rules.check_event(ev, prefix=f"events[{i}].")
+    if isinstance(session_or_db, Database):
+        with unit_of_work(session_or_db) as s:
+            return ingest(s, events)
+    received = utcnow()
+    rows = [event_row(ev, received) for ev in events]
+    ids = insert_events(session_or_db, rows)
+    return IngestResult(ids=ids, duplicates=len(rows) - len(ids))
+
+
+def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50_000) -> int:
+    """Delete up to `limit` raw events received before now - `older_than` (rollups stay)."""
+    cutoff = utcnow() - older_than
+    # Ids are minted at receive time: an id bound selects by receive time on the primary
+    # key, without an index on received_at.
+    bound = id_floor_for_ms(int(cutoff.timestamp() * 1000))
+    victims = select(Event.id).where(
+        Event.id < bound,
+        ~exists().where(Pending.event_id == Event.id),  # not yet folded: keep
+    ).order_by(Event.id).limit(limit)
+    ids = list(session.scalars(victims))
+    if not ids:
+        return 0
+    for i in range(0, len(ids), 5000):
+        session.execute(delete(Event).where(Event.id.in_(ids[i:i + 5000])))
+    return len(ids)
