@@ -389,3 +389,74 @@ def stale_product_ids(session: Session, older_than: timedelta, limit: int = 200,
     return [int(i) for i in session.scalars(
         select(Product.id).where(Product.last_fetched_at < cutoff, Product.id.in_(live))
         .order_by(Product.last_fetched_at).limit(limit))]
+
+
+# ------------------------------------------------------------------ recommender inputs
+
+
+def product_interactions(session: Session, account_id: int | None = None
+                         ) -> list[tuple[int, int, str, datetime]]:
+    """(account, product, "bookmark" | "cart", at) signals, of everyone or of one account."""
+    bm = select(ProductBookmark.account_id, ProductBookmark.product_id,
+                ProductBookmark.created_at)
+    cart = (select(CartItem.account_id, Recommendation.product_id, CartItem.added_at)
+            .join(Recommendation, Recommendation.id == CartItem.recommendation_id))
+    if account_id is not None:
+        bm = bm.where(ProductBookmark.account_id == account_id)
+        cart = cart.where(CartItem.account_id == account_id)
+    out = [(int(a), int(p), "bookmark", t) for a, p, t in session.execute(bm)]
+    out += [(int(a), int(p), "cart", t) for a, p, t in session.execute(cart)]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """A product that has a live public recommendation: what recommenders may show."""
+
+    product_id: int
+    title: str
+    category: str | None
+    available: bool
+    creator_ids: tuple[int, ...]
+    newest_at: datetime
+    engagement: int  # bookmarks + carts over all its recommendations
+
+
+def catalogue(session: Session) -> list[CatalogueEntry]:
+    """Every product with a live public recommendation, with its creators and engagement."""
+    rows = session.execute(
+        select(Product.id, Product.title, Product.category, Product.available,
+               Recommendation.creator_id, Recommendation.created_at,
+               Recommendation.bookmarks_count, Recommendation.carts_count)
+        .join(Recommendation, Recommendation.product_id == Product.id)
+        .where(_live(), Recommendation.visibility != "private"))
+    acc: dict[int, dict[str, Any]] = {}
+    for pid, title, cat, avail, creator, at, nb, nc in rows:
+        e = acc.setdefault(int(pid), {"title": title, "category": cat, "available": bool(avail),
+                                      "creators": [], "newest": at, "eng": 0})
+        if creator not in e["creators"]:
+            e["creators"].append(int(creator))
+        e["newest"] = max(e["newest"], at)
+        e["eng"] += int(nb or 0) + int(nc or 0)
+    return [CatalogueEntry(pid, e["title"], e["category"], e["available"], tuple(e["creators"]),
+                           e["newest"], e["eng"]) for pid, e in acc.items()]
+
+
+def product_views(session: Session, product_ids: Iterable[int],
+                  prefer_creators: Iterable[int] = ()) -> dict[int, RecView]:
+    """One public recommendation to show per product: a preferred creator's, else the newest."""
+    ids = list({int(i) for i in product_ids})
+    if not ids:
+        return {}
+    preferred = set(prefer_creators)
+    rows = session.execute(
+        select(Recommendation, Product).join(Product, Product.id == Recommendation.product_id)
+        .where(Product.id.in_(ids), _live(), Recommendation.visibility != "private")
+        .order_by(Recommendation.id.desc())).all()
+    out: dict[int, RecView] = {}
+    for v in _views(session, [(r, p) for r, p in rows]):
+        pid = v.product.id
+        if pid not in out or (v.rec.creator_id in preferred
+                              and out[pid].rec.creator_id not in preferred):
+            out[pid] = v
+    return out

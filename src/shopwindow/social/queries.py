@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -382,3 +383,20 @@ def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
     if not wanted:
         return {}
     return {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(wanted)))}
+
+
+def followee_ids(session: Session, account_id: int) -> set[int]:
+    """Ids of the accounts this account follows."""
+    return set(session.scalars(select(Follow.followee_id).where(Follow.follower_id == account_id)))
+
+
+def follow_edges(session: Session, follower_ids: Iterable[int] | None = None
+                 ) -> list[tuple[int, int, datetime]]:
+    """(follower, followee, followed at) of every follow, or of some followers (recommenders)."""
+    stmt = select(Follow.follower_id, Follow.followee_id, Follow.created_at)
+    if follower_ids is not None:
+        ids = list(set(follower_ids))
+        if not ids:
+            return []
+        stmt = stmt.where(Follow.follower_id.in_(ids))
+    return [(int(a), int(b), t) for a, b, t in session.execute(stmt)]

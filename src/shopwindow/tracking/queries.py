@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
@@ -137,3 +138,19 @@ def partner_balance(session: Session, partner_id: int) -> PartnerBalance:
 def partner_balances(session: Session) -> list[PartnerBalance]:
     """Every partner's receivable and order counts (the operator's view)."""
     return [partner_balance(session, p.id) for p in partners_q.list_partners(session)]
+
+
+def fan_product_events(session: Session, fan_id: int | None = None
+                       ) -> list[tuple[int, int, str, datetime]]:
+    """(fan, product, "click" | "order", at) of signed-in fans' hand-offs and their orders."""
+    clicks = select(Click.fan_id, Click.product_id, Click.created_at).where(
+        Click.fan_id.is_not(None), Click.flagged_reason.is_(None))
+    orders = (select(Click.fan_id, Click.product_id, Order.created_at)
+              .join(Click, Click.id == Order.click_id)
+              .where(Click.fan_id.is_not(None)))
+    if fan_id is not None:
+        clicks = clicks.where(Click.fan_id == fan_id)
+        orders = orders.where(Click.fan_id == fan_id)
+    out = [(int(f or 0), int(p), "click", t) for f, p, t in session.execute(clicks)]
+    out += [(int(f or 0), int(p), "order", t) for f, p, t in session.execute(orders)]
+    return out
