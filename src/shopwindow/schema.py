@@ -3,8 +3,8 @@
 from shopwindow.accounts import models as _accounts  # noqa: F401
 from shopwindow.analytics import models as _analytics  # noqa: F401
 from shopwindow.db.base import Base
-from shopwindow.interests import models as _interests  # noqa: F401
 from shopwindow.interests import labels_models as _labels  # noqa: F401
+from shopwindow.interests import models as _interests  # noqa: F401
 from shopwindow.ledger import models as _ledger  # noqa: F401
 from shopwindow.media import models as _media  # noqa: F401
 from shopwindow.notifications import models as _notifications  # noqa: F401
