@@ -18,10 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import rules
-from shopwindow.analytics.models import Event, Pending
+from shopwindow.analytics.models import Event, Pending, State
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import utcnow
-from shopwindow.core.ids import id_floor_for_ms, new_id
+from shopwindow.core.ids import new_id
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
@@ -104,16 +104,24 @@ def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestRe
 def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50_000) -> int:
     """Delete up to `limit` raw events received before now - `older_than` (rollups stay)."""
     cutoff = utcnow() - older_than
-    # Ids are minted at receive time: an id bound selects by receive time on the primary
-    # key, without an index on received_at.
-    bound = id_floor_for_ms(int(cutoff.timestamp() * 1000))
-    victims = select(Event.id).where(
-        Event.id < bound,
+    # In id (≈ arrival) order the old events come first, so the scan stops early; a bound
+    # on ids alone would be wrong when the process clock is moved (the demo seed does).
+    victims = select(Event.id, Event.received_at).where(
+        Event.received_at < cutoff,
         ~exists().where(Pending.event_id == Event.id),  # not yet folded: keep
     ).order_by(Event.id).limit(limit)
-    ids = list(session.scalars(victims))
-    if not ids:
+    rows = session.execute(victims).all()
+    if not rows:
         return 0
+    ids = [r[0] for r in rows]
     for i in range(0, len(ids), 5000):
         session.execute(delete(Event).where(Event.id.in_(ids[i:i + 5000])))
+    # Remember how far the log is incomplete: rebuild must not recompute those days.
+    upto = int(max(r[1] for r in rows).timestamp() * 1000)
+    st = session.get(State, rules.PRUNED_UNTIL)
+    if st is None:
+        session.add(State(name=rules.PRUNED_UNTIL, value=upto))
+    else:
+        st.value = max(st.value, upto)
+    session.flush()
     return len(ids)

@@ -84,3 +84,12 @@ class Pending(Base):
     __tablename__ = "analytics_pending"
 
     event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class State(Base):
+    """Small named facts of the pipeline (e.g. up to when raw events were pruned)."""
+
+    __tablename__ = "analytics_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

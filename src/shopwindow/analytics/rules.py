@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from shopwindow.core.errors import Invalid
@@ -70,6 +71,8 @@ MAX_ID = (1 << 63) - 1
 MAX_DWELL_MS = 6 * 3600 * 1000  # a read longer than six hours is a tab left open
 MAX_VALUE = 10**15
 CLOCK_SKEW = timedelta(minutes=5)
+# analytics_state: raw events received up to this unix-ms were pruned.
+PRUNED_UNTIL = "pruned_received_ms"
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]{0,40}$")
@@ -232,6 +235,7 @@ def credited(row: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
 def bucket_starts(at: datetime) -> tuple[tuple[str, datetime], ...]:
     """Start of the UTC minute, hour and day containing `at`."""
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -260,7 +264,7 @@ def fold(rows: Iterable[Mapping[str, Any]]) -> dict[RollupKey, int]:
         else:
             g[0] += 1
             g[1] += r["value"]
-    out: dict[RollupKey, int] = {}
+    minute_keys: dict[tuple[Any, ...], int] = {}
     for k, (count, total) in groups.items():
         (minute, etype, post, rec, prod, creator, partner, promo, surface, fol, vertical,
          region, device, lang, currency) = k
@@ -271,15 +275,20 @@ def fold(rows: Iterable[Mapping[str, Any]]) -> dict[RollupKey, int]:
         metrics = [(m, total if uses_value else count, currency if money else "")
                    for m, uses_value, money in TYPE_METRICS[etype]]
         dims = dim_values(row)
-        ents = credited(row)
+        for et, eid in credited(row):
+            for metric, delta, cur in metrics:
+                if not delta:
+                    continue
+                for dim, dv in dims:
+                    mk = (minute, et, eid, metric, dim, dv, cur)
+                    minute_keys[mk] = minute_keys.get(mk, 0) + delta
+    # Hours and days from the (much smaller) set of minute keys: platform and creator keys
+    # have collapsed by now.
+    out: dict[RollupKey, int] = {}
+    for (minute, et, eid, metric, dim, dv, cur), delta in minute_keys.items():
         for grain, bucket in bucket_starts(minute):
-            for et, eid in ents:
-                for metric, delta, cur in metrics:
-                    if not delta:
-                        continue
-                    for dim, dv in dims:
-                        key = (grain, bucket, et, eid, metric, dim, dv, cur)
-                        out[key] = out.get(key, 0) + delta
+            key = (grain, bucket, et, eid, metric, dim, dv, cur)
+            out[key] = out.get(key, 0) + delta
     return out
 
 

@@ -67,9 +67,15 @@ def upgrade() -> None:
     sa.Column('event_id', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_analytics_pending'))
     )
+    op.create_table('analytics_state',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_analytics_state'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('analytics_state')
     op.drop_table('analytics_pending')
     op.drop_table('analytics_rollup')
     with op.batch_alter_table('analytics_event', schema=None) as batch_op:
