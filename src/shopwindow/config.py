@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     platform_take_rate_bps: int = 2000
     attribution_rule: Literal["last_click", "first_click"] = "last_click"
     postback_tolerance_seconds: int = 300
+    # Analytics (docs/analytics.md): raw events older than this are pruned (rollups stay),
+    # the beacon counts one impression/read per viewer, object and surface per window, and
+    # each web process folds new events into rollups on a thread unless disabled.
+    analytics_raw_retention_days: int = 90
+    analytics_dedup_window_seconds: int = 1800
+    analytics_aggregator: bool = True
+    # Interests (docs/interests.md): how fast old interactions fade, how often the
+    # recommenders retrain (0: never on a schedule).
+    interest_half_life_days: float = 30.0
+    recs_train_interval_minutes: int = 60
 
     @field_validator("database_url")
     @classmethod

@@ -113,10 +113,11 @@ class Reason:
     code: str  # followed_by, popular_in, because_bookmarked, similar, fans_also, picked, …
     count: int = 0
     name: str = ""
+    name_zh: str = ""  # the Chinese name where the thing has one (verticals)
 
     def text(self, zh: bool = False) -> str:
         """A short human sentence for this reason."""
-        n, name = self.count, self.name
+        n, name = self.count, (self.name_zh or self.name) if zh else self.name
         if zh:
             return {
                 "followed_by": f"你关注的 {n} 人也关注了",

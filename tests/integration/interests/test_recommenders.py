@@ -1,0 +1,125 @@
+"""Recommenders on real data: exclusions, cold start from picked interests, reasons, fold-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopwindow.interests import actions, queries, serving, training
+from shopwindow.showcase import actions as showcase
+from shopwindow.social import actions as social
+from shopwindow.tracking import actions as tracking
+from shopwindow.tracking.actions import ClickItem
+from tests.integration.interests.conftest import World
+
+
+def _order(uow: Any, w: World, fan: int, n: int) -> None:
+    """The fan buys product n at the partner: a hand-off click, then a paid postback."""
+    with uow() as s:
+        click = tracking.record_click(
+            s, items=[ClickItem(str(n), w.recs[n], w.creator_of[n], w.products[n])],
+            partner_id=w.partner_id, surface="middle", fan_id=fan, promotion_id=None,
+            user_agent="Mozilla/5.0 test", ip_hash="x", method="GET")
+        payload = {"type": "order.paid", "sequence": 1, "data": {
+            "order_id": f"o-{fan}-{n}", "status": "paid", "currency": "CNY",
+            "total_minor": 1000, "tracking_id": click.token,
+            "lines": [{"line_id": "1", "product_id": str(n), "total_minor": 1000}]}}
+        res = tracking.ingest_postback(s, partner_id=w.partner_id, webhook_id=f"wh-{fan}-{n}",
+                                       payload=payload, take_rate_bps=2000)
+        assert res.status == "processed", res
+
+
+def _ids(items: list[Any]) -> list[int]:
+    return [i.product_id for i in items]
+
+
+def test_cold_start_follows_picked_interests(uow: Any, world: World, session: Any) -> None:
+    newbie = world.fans["newbie"]
+    with uow() as s:
+        actions.set_picked_interests(s, newbie, ["digital"])
+    with uow() as s:
+        prods = serving.discover_products(s, newbie, k=3)
+        people = serving.suggest_accounts(s, newbie, k=3)
+    digital = {world.products[n] for n in (11, 12, 13)}
+    assert set(_ids(prods)) == digital
+    assert all(p.reason.code == "picked" and p.reason.name == "Tech" for p in prods)
+    assert people[0].account.id == world.creators["tess"]
+    assert people[0].reason.text() == "In your interests: Tech"
+    assert people[0].reason.text(zh=True) == "你关注的领域：数码科技"
+
+
+def test_exclusions_and_reasons_after_training(uow: Any, world: World, settings: Any) -> None:
+    a, b, c = world.fans["fan_a"], world.fans["fan_b"], world.fans["fan_c"]
+    bella, tess, pip = world.creators["bella"], world.creators["tess"], world.creators["pip"]
+    with uow() as s:
+        # a and b both follow bella and bookmark beauty products 1 and 2; b also likes 3.
+        for fan in (a, b):
+            social.follow(s, fan, bella)
+            showcase.bookmark_product(s, fan, world.recs[1])
+            showcase.bookmark_product(s, fan, world.recs[2])
+        showcase.bookmark_product(s, b, world.recs[3])
+        social.follow(s, b, tess)
+        social.follow(s, c, tess)
+        social.follow(s, c, pip)
+        social.follow(s, a, c)
+    _order(uow, world, a, 4)  # a bought product 4
+    with uow() as s:
+        training.run_training(s)
+        actions.dismiss(s, a, "product", world.products[12])
+        social.mute(s, a, pip)
+    with uow() as s:
+        prods = serving.discover_products(s, a, k=20)
+        people = serving.suggest_accounts(s, a, k=20)
+    got = _ids(prods)
+    for excluded in (1, 2, 4, 12, 21, 22):  # bookmarked, bought, dismissed, muted creator
+        assert world.products[excluded] not in got
+    assert got[0] == world.products[3]  # what co-bookmarkers also saved
+    assert prods[0].reason.code == "because_bookmarked"
+    assert prods[0].reason.text().startswith("Because you bookmarked Beauty thing")
+    ids = [p.account.id for p in people]
+    assert a not in ids and bella not in ids and c not in ids and pip not in ids
+    assert ids[0] == tess  # followed by c, whom a follows
+    assert people[0].reason.code == "followed_by" and people[0].reason.count == 1
+    assert people[0].reason.text() == "Followed by 1 person you follow"
+    # Blocking and suspension apply at once, without retraining.
+    with uow() as s:
+        social.block(s, a, tess)
+    with uow() as s:
+        assert tess not in [p.account.id for p in serving.suggest_accounts(s, a, k=20)]
+        assert not {world.products[n] for n in (11, 12, 13)} & set(
+            _ids(serving.discover_products(s, a, k=20)))
+
+
+def test_fold_in_uses_live_interactions_without_retraining(uow: Any, world: World) -> None:
+    a, b = world.fans["fan_a"], world.fans["fan_b"]
+    with uow() as s:
+        for n in (11, 12):
+            showcase.bookmark_product(s, b, world.recs[n])
+        for fan in ("fan_c", "newbie"):  # product 1 is the most popular one
+            showcase.bookmark_product(s, world.fans[fan], world.recs[1])
+        training.run_training(s)
+    with uow() as s:
+        before = _ids(serving.discover_products(s, a, k=1))
+        showcase.bookmark_product(s, a, world.recs[11])  # after training
+    with uow() as s:
+        after = serving.discover_products(s, a, k=1)
+    assert before == [world.products[1]]
+    assert _ids(after) == [world.products[12]]
+    assert after[0].reason.code == "because_bookmarked"
+
+
+def test_similar_and_fans_also_like(uow: Any, world: World) -> None:
+    a, b = world.fans["fan_a"], world.fans["fan_b"]
+    with uow() as s:
+        for fan in (a, b):
+            social.follow(s, fan, world.creators["pip"])
+            showcase.bookmark_product(s, fan, world.recs[21])
+            showcase.bookmark_product(s, fan, world.recs[2])
+        training.run_training(s)
+    with uow() as s:
+        sim = serving.similar_products(s, world.products[21], None, k=3)
+        fans = serving.fans_also_like(s, world.creators["pip"], None, k=3)
+        runs = queries.latest_training_runs(s)
+    assert sim[0].product_id == world.products[2] and sim[0].reason.code == "similar"
+    assert _ids(fans) == [world.products[2]]  # pip's own products are not "also"
+    assert fans[0].reason.text() == "Fans of pip also like"
+    assert runs[0].status == "done" and runs[0].version >= 1
