@@ -1,0 +1,246 @@
+"""Social item recommender: EASE item-item core on socially smoothed user rows.
+
+A user's row is smoothed with the rows of the accounts they are linked to
+(`x + alpha * mean(friends' rows)`) before it is multiplied by the item-item weights, so
+friends' interests both add candidates and re-weight the user's own. Catalogues too large
+for a dense item-item matrix fall back automatically to an ALS factor model (the same
+smoothing, folded in per user). An epsilon of item popularity breaks ties, which makes
+cold-start users (no interactions, no friends) get the most popular items.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from shopwindow.interests.recs._sparse import as_csr, load_csr, row_normalise, save_csr, top_k
+
+Progress = Callable[[str, float], None]
+
+# Chosen on a validation split carved from the LastFM training data
+# (`shopwindow recs evaluate --tune`); see docs/recommendations.md.
+DEFAULTS: dict[str, Any] = {
+    "l2": 200.0,            # EASE ridge penalty
+    "alpha": 0.3,           # weight of the friends' mean row in the smoothed user row
+    "beta": 0.0,            # popularity debiasing: item column scaled by count**-beta
+    "min_item_count": 2,    # items with fewer training users are left out of the core
+    "max_dense_items": 20000,  # above this the dense item-item core becomes ALS factors
+    "factors": 64,          # ALS (fallback or blend)
+    "als_reg": 0.05,
+    "als_iters": 15,
+    "als_alpha": 10.0,
+    "als_weight": 0.0,      # >0 blends ALS scores into the EASE scores
+    "seed": 0,
+}
+_TIE = 1e-6  # popularity tie-break scale: far below any real score difference
+
+
+class SocialRecommender:
+    """Top-k items for a user from implicit interactions and the social graph."""
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown SocialRecommender parameters: {sorted(unknown)}")
+        self.params: dict[str, Any] = {**DEFAULTS, **params}
+        self._R: sp.csr_matrix | None = None
+        self._S: sp.csr_matrix | None = None
+        self._core = np.empty(0, dtype=np.int64)
+        self._B: np.ndarray | None = None
+        self._Y: np.ndarray | None = None
+        self._tie = np.empty(0, dtype=np.float32)
+        self.fit_seconds = 0.0
+
+    # ------------------------------------------------------------------ training
+    def fit(self, R: sp.csr_matrix, S: sp.csr_matrix | None = None, *,
+            progress: Progress | None = None) -> SocialRecommender:
+        """Learn from interactions R (users×items, weights ≥ 0) and graph S (users×users)."""
+        t0 = time.perf_counter()
+        report = progress or (lambda _stage, _frac: None)
+        n_users, n_items = R.shape
+        X = _binary(as_csr(R, (n_users, n_items)))
+        G = as_csr(S, (n_users, n_users))
+        G.setdiag(0)
+        G.eliminate_zeros()
+        self._R, self._S = X, G
+        counts = np.asarray(X.sum(axis=0)).ravel()
+        self._tie = (_TIE * counts / max(counts.max(initial=0.0), 1.0)).astype(np.float32)
+        p = self.params
+        self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
+        self._B = self._Y = None
+        report("prepared", 0.05)
+        dense = len(self._core) <= int(p["max_dense_items"])
+        if dense:
+            self._B = _ease(X[:, self._core], float(p["l2"]),
+                            counts[self._core] ** -float(p["beta"]))
+            report("item-item weights", 0.6 if p["als_weight"] > 0 else 1.0)
+        if not dense or p["als_weight"] > 0:
+            self._Y = _als_item_factors(X, int(p["factors"]), float(p["als_reg"]),
+                                        int(p["als_iters"]), float(p["als_alpha"]),
+                                        int(p["seed"]))
+            report("item factors", 1.0)
+        self.fit_seconds = time.perf_counter() - t0
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    @property
+    def n_users(self) -> int:
+        return self._fitted_R().shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self._fitted_R().shape[1]
+
+    def score(self, users: np.ndarray, R_rows: sp.csr_matrix | None = None,
+              S_rows: sp.csr_matrix | None = None) -> np.ndarray:
+        """Dense scores (len(users)×items); R_rows/S_rows replace the stored rows (fold-in)."""
+        X_b = self._user_rows(users, R_rows)
+        Xs = self._smoothed(users, X_b, S_rows)
+        out = np.zeros((X_b.shape[0], self.n_items), dtype=np.float32)
+        if self._B is not None:
+            out[:, self._core] = np.asarray(Xs[:, self._core] @ self._B)
+        if self._Y is not None:
+            weight = 1.0 if self._B is None else float(self.params["als_weight"])
+            out += weight * (_fold_in(Xs, self._Y, float(self.params["als_reg"]),
+                                      float(self.params["als_alpha"])) @ self._Y.T)
+        out += self._tie
+        return out
+
+    def recommend(self, user: int, k: int = 20, *, exclude: np.ndarray | None = None,
+                  R_row: sp.csr_matrix | None = None,
+                  S_row: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices and scores, without the user's own items and `exclude`."""
+        users = np.asarray([user], dtype=np.int64)
+        own = self._user_rows(users, R_row)
+        scores = self.score(users, own, S_row)[0]
+        scores[own.indices] = -np.inf
+        if exclude is not None and len(exclude):
+            scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
+        return top_k(scores, k)
+
+    def _fitted_R(self) -> sp.csr_matrix:
+        if self._R is None:
+            raise RuntimeError("SocialRecommender is not fitted")
+        return self._R
+
+    def _user_rows(self, users: np.ndarray, R_rows: sp.csr_matrix | None) -> sp.csr_matrix:
+        """Binary interaction rows of `users`: given ones, else stored (empty for new users)."""
+        R = self._fitted_R()
+        users = np.asarray(users, dtype=np.int64).ravel()
+        if R_rows is not None:
+            return _binary(as_csr(R_rows, (len(users), R.shape[1])))
+        return _stored_rows(R, users)
+
+    def _smoothed(self, users: np.ndarray, X_b: sp.csr_matrix,
+                  S_rows: sp.csr_matrix | None) -> sp.csr_matrix:
+        """x + alpha * mean of the linked users' training rows."""
+        R = self._fitted_R()
+        alpha = float(self.params["alpha"])
+        if alpha <= 0 or self._S is None:
+            return X_b
+        users = np.asarray(users, dtype=np.int64).ravel()
+        links = (as_csr(S_rows, (len(users), R.shape[0])) if S_rows is not None
+                 else _stored_rows(self._S, users))
+        if not links.nnz:
+            return X_b
+        return sp.csr_matrix(X_b + alpha * (row_normalise(links) @ R))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Path) -> None:
+        """Write the fitted model to an .npz file (arrays and JSON parameters only)."""
+        R = self._fitted_R()
+        assert self._S is not None
+        arrays: dict[str, np.ndarray] = {
+            "kind": np.asarray("SocialRecommender"),
+            "params": np.asarray(json.dumps(self.params)),
+            "core": self._core, "tie": self._tie,
+            "fit_seconds": np.asarray(self.fit_seconds),
+            **save_csr("R", R), **save_csr("S", self._S),
+        }
+        if self._B is not None:
+            arrays["B"] = self._B
+        if self._Y is not None:
+            arrays["Y"] = self._Y
+        with open(path, "wb") as fh:
+            np.savez(fh, allow_pickle=False, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> SocialRecommender:
+        """Read a model written by `save` (no pickled code is executed)."""
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["kind"]) != "SocialRecommender":
+                raise ValueError(f"{path} does not hold a SocialRecommender")
+            model = cls(**json.loads(str(z["params"])))
+            model._R, model._S = load_csr("R", z), load_csr("S", z)
+            model._core, model._tie = z["core"], z["tie"]
+            model.fit_seconds = float(z["fit_seconds"])
+            model._B = z["B"] if "B" in z.files else None
+            model._Y = z["Y"] if "Y" in z.files else None
+        return model
+
+
+def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
+    out = m.copy()
+    out.data[:] = 1.0
+    return out
+
+
+def _stored_rows(m: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
+    """Rows of m for users; users beyond m's rows (new accounts) get empty rows."""
+    known = users < m.shape[0]
+    if known.all():
+        return sp.csr_matrix(m[users])
+    if (users < 0).any():
+        raise ValueError("user indices must be >= 0")
+    safe = np.where(known, users, 0)
+    rows = sp.csr_matrix(sp.diags(known.astype(np.float32)) @ m[safe])
+    rows.eliminate_zeros()
+    return rows
+
+
+def _ease(X: sp.csr_matrix, l2: float, col_scale: np.ndarray) -> np.ndarray:
+    """EASE (Steck 2019) weights B = I - P·diag(1/diag P), P = (XᵀX + λI)⁻¹, zero diagonal."""
+    G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
+    G[np.diag_indices_from(G)] += l2
+    P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
+    B = P / (-np.diag(P))
+    B[np.diag_indices_from(B)] = 0.0
+    B *= col_scale[None, :]
+    return B.astype(np.float32)
+
+
+def _als_item_factors(X: sp.csr_matrix, factors: int, reg: float, iters: int,
+                      alpha: float, seed: int) -> np.ndarray:
+    """Item factors of implicit-feedback ALS (Hu et al. 2008) from the implicit library."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    als = AlternatingLeastSquares(factors=factors, regularization=reg, alpha=alpha,
+                                  iterations=iters, random_state=seed)
+    # implicit runs its own threads; a second BLAS thread pool underneath slows it down
+    with threadpool_limits(1, "blas"):
+        als.fit(X, show_progress=False)
+    return np.asarray(als.item_factors, dtype=np.float32)
+
+
+def _fold_in(X: sp.csr_matrix, Y: np.ndarray, reg: float, alpha: float) -> np.ndarray:
+    """User factors for rows X given item factors Y: one ALS half-step per user."""
+    f = Y.shape[1]
+    YtY = Y.T @ Y + reg * np.eye(f, dtype=np.float32)
+    U = np.zeros((X.shape[0], f), dtype=np.float32)
+    for u in range(X.shape[0]):
+        lo, hi = X.indptr[u], X.indptr[u + 1]
+        if lo == hi:
+            continue
+        idx, conf = X.indices[lo:hi], alpha * X.data[lo:hi]
+        Yi = Y[idx]
+        A = YtY + (Yi.T * conf) @ Yi
+        U[u] = np.linalg.solve(A, Yi.T @ (1.0 + conf))
+    return U
