@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shopwindow import __version__
+from shopwindow.analytics import beacon
 from shopwindow.config import Settings, get_settings
 from shopwindow.db.engine import Database
 from shopwindow.jobs import runtime as jobs
@@ -34,9 +35,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.jobs_mode == "thread":
             jobs.start_embedded()
+        beacon.start(app)
         try:
             yield
         finally:
+            beacon.stop(app)
             if settings.jobs_mode == "thread":
                 jobs.stop_embedded()
 
@@ -54,6 +57,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(SecurityHeadersMiddleware)
 
     from shopwindow.accounts import api as accounts_api
+    from shopwindow.analytics import api as reports_api
+    from shopwindow.analytics import pages as reports_pages
     from shopwindow.partners import api as partners_api
     from shopwindow.partners import pages as partners_pages
     from shopwindow.showcase import api as showcase_api
@@ -73,9 +78,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(showcase_api.router)
     app.include_router(tracking_api.router)
     app.include_router(tracking_pages.router)
+    app.include_router(reports_api.router)
+    app.include_router(reports_api.stream_router)
+    app.include_router(reports_pages.router)
     app.include_router(partners_pages.router)
     # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
+    beacon.install(app)  # POST /api/sw/v1/events (analytics beacon)
     app.include_router(media_files.router)
     app.include_router(showcase_pages.router)  # before /@{username}/{post_id}
     app.include_router(pages_router)

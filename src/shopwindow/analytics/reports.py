@@ -1,0 +1,364 @@
+"""Report reads over the rollups: scopes with access control, series, totals, breakdowns, tops.
+
+Who may see what (docs/reports.md): an account's report its owner and operators; a post's,
+recommendation's or product's report the owner of that object and operators — anyone else
+gets NotFound, exactly as for an object that does not exist (no existence leak).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shopwindow.accounts import queries as accounts_q
+from shopwindow.analytics import report_rules as rr
+from shopwindow.analytics.models import Event, Rollup
+from shopwindow.core.clock import as_utc
+from shopwindow.core.errors import NotFound
+from shopwindow.partners import queries as partners_q
+from shopwindow.showcase import queries as showcase_q
+from shopwindow.social import queries as social_q
+
+TOP_N = 10
+# A creator's own recommendations considered for "top" lists and product reports.
+MAX_OWN_RECS = 1000
+
+# ------------------------------------------------------------------ pluggable sources
+
+# Promotions live in another stream's domain: until it registers, spend is unknown (cost
+# per result is then left out) and promotion reports are for operators only.
+SpendSource = Callable[[Session, Sequence[int], datetime, datetime], dict[str, int]]
+OwnerSource = Callable[[Session, int], int | None]
+
+
+class _Plugins:
+    spend: SpendSource | None = None
+    promotion_owner: OwnerSource | None = None
+
+
+plugins = _Plugins()
+
+
+def set_spend_source(fn: SpendSource | None) -> None:
+    """Install `fn(session, promotion_ids, start, end) -> {currency: minor units}`."""
+    plugins.spend = fn
+
+
+def set_promotion_owner(fn: OwnerSource | None) -> None:
+    """Install `fn(session, promotion_id) -> owner account id | None`."""
+    plugins.promotion_owner = fn
+
+
+# ------------------------------------------------------------------ scopes
+
+
+@dataclass(slots=True)
+class Scope:
+    """What a report covers: rows of one entity type (summed over `entity_ids`)."""
+
+    kind: str  # account | post | recommendation | product | promotion | platform
+    entity_type: str
+    entity_ids: tuple[int, ...]
+    title: str
+    owner_id: int | None = None
+    object_id: int | None = None
+
+    @property
+    def keys(self) -> set[tuple[str, int]]:
+        """The live keys (entity_type, entity_id) whose changes update this report."""
+        return {(self.entity_type, i) for i in self.entity_ids}
+
+
+def _not_found(what: str = "Report") -> NotFound:
+    return NotFound(f"{what} not found", field="id", rule="exists")
+
+
+def _is_operator(viewer: Any) -> bool:
+    return getattr(viewer, "role", "") == "operator"
+
+
+def account_scope(session: Session, viewer: Any, account_id: int | None = None) -> Scope:
+    """The report of an account (the viewer's own unless an operator asks for another)."""
+    aid = int(viewer.id) if account_id is None else account_id
+    if aid != int(viewer.id) and not _is_operator(viewer):
+        raise _not_found("Account")
+    acct = accounts_q.find_account(session, aid)
+    if acct is None:
+        raise _not_found("Account")
+    return Scope("account", "creator", (aid,), f"@{acct.username}", aid, aid)
+
+
+def post_scope(session: Session, viewer: Any, post_id: int) -> Scope:
+    """One post's report (its author and operators)."""
+    post = social_q.get_post(session, post_id)
+    if post is None or (post.account_id != viewer.id and not _is_operator(viewer)):
+        raise _not_found("Post")
+    text = (post.spoiler_text or post.text or "").strip().replace("\n", " ")
+    return Scope("post", "post", (post_id,), text[:80] or f"#{post_id}", post.account_id,
+                 post_id)
+
+
+def recommendation_scope(session: Session, viewer: Any, rec_id: int) -> Scope:
+    """One recommendation's report (its creator and operators)."""
+    try:
+        rec = showcase_q.get_recommendation(session, rec_id)
+    except NotFound:
+        raise _not_found("Recommendation") from None
+    if rec.creator_id != viewer.id and not _is_operator(viewer):
+        raise _not_found("Recommendation")
+    return Scope("recommendation", "recommendation", (rec_id,), rec.title, rec.creator_id,
+                 rec_id)
+
+
+def own_recommendations(session: Session, creator_id: int) -> list[tuple[int, int, str]]:
+    """(recommendation id, product id, title) of a creator's live recommendations."""
+    out: list[tuple[int, int, str]] = []
+    page = 1
+    while len(out) < MAX_OWN_RECS:
+        sp = showcase_q.showcase(session, creator_id, viewer_id=creator_id, page=page,
+                                 limit=100)
+        out += [(int(v.rec.id), int(v.rec.product_id), v.rec.title) for v in sp.items]
+        if page >= sp.pages:
+            break
+        page += 1
+    return out
+
+
+def product_scope(session: Session, viewer: Any, product_id: int) -> Scope:
+    """A product's report: operators see the whole product; a creator the sum of their
+    own recommendations of it (never other creators' figures)."""
+    try:
+        product = showcase_q.get_product(session, product_id)
+    except NotFound:
+        raise _not_found("Product") from None
+    if _is_operator(viewer):
+        return Scope("product", "product", (product_id,), product.title, None, product_id)
+    recs = [r for r, p, _t in own_recommendations(session, int(viewer.id)) if p == product_id]
+    logged = session.scalars(
+        select(Event.recommendation_id).distinct().where(
+            Event.creator_id == viewer.id, Event.product_id == product_id,
+            Event.recommendation_id.is_not(None))).all()
+    ids = sorted({*recs, *(int(i) for i in logged if i is not None)})
+    if not ids:
+        raise _not_found("Product")
+    return Scope("product", "recommendation", tuple(ids), product.title, int(viewer.id),
+                 product_id)
+
+
+def promotion_scope(session: Session, viewer: Any, promotion_id: int) -> Scope:
+    """A promotion's report (its buyer, once the promotions domain registers, and
+    operators)."""
+    owner = plugins.promotion_owner(session, promotion_id) if plugins.promotion_owner else None
+    if not _is_operator(viewer) and (owner is None or owner != viewer.id):
+        raise _not_found("Promotion")
+    return Scope("promotion", "promotion", (promotion_id,), f"#{promotion_id}", owner,
+                 promotion_id)
+
+
+def platform_scope(viewer: Any) -> Scope:
+    """The whole platform (operators only; others get NotFound)."""
+    if not _is_operator(viewer):
+        raise _not_found()
+    return Scope("platform", "platform", (0,), "platform", None, 0)
+
+
+# ------------------------------------------------------------------ figures
+
+
+@dataclass(slots=True)
+class Figures:
+    """Counts and money of one bucket / dimension value / whole range."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    money: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+    def add(self, metric: str, currency: str, value: int) -> None:
+        if rr.is_money(metric):
+            self.money[metric][currency or "XXX"] += int(value)
+        else:
+            self.counts[metric] += int(value)
+
+    def plain(self) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        return dict(self.counts), {m: dict(c) for m, c in self.money.items()}
+
+
+@dataclass(slots=True)
+class TopRow:
+    """One entry of a top list."""
+
+    entity_type: str
+    entity_id: int
+    name: str
+    url: str | None
+    figures: Figures
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a report page or response shows."""
+
+    scope: Scope
+    window: rr.Window
+    metrics: tuple[str, ...]
+    buckets: list[datetime]
+    series: dict[datetime, Figures]
+    totals: Figures
+    derived: dict[str, object]
+    currencies: list[str]
+    breakdown_dim: str | None = None
+    breakdown: list[tuple[str, Figures]] = field(default_factory=list)
+    tops: dict[str, list[TopRow]] = field(default_factory=dict)
+    spend: dict[str, int] | None = None
+
+
+def _base(scope_type: str, ids: Iterable[int], w: rr.Window, metrics: Sequence[str],
+          dim: str) -> Any:
+    return (Rollup.entity_type == scope_type, Rollup.entity_id.in_(list(ids)),
+            Rollup.grain == w.source, Rollup.bucket >= w.start, Rollup.bucket < w.end,
+            Rollup.metric.in_(list(metrics)), Rollup.dim == dim)
+
+
+def _series(session: Session, scope: Scope, w: rr.Window,
+            metrics: Sequence[str]) -> tuple[dict[datetime, Figures], Figures]:
+    rows = session.execute(
+        select(Rollup.bucket, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
+        .where(*_base(scope.entity_type, scope.entity_ids, w, metrics, "all"))
+        .group_by(Rollup.bucket, Rollup.metric, Rollup.currency)).all()
+    by: dict[datetime, Figures] = {b: Figures() for b in rr.buckets(w)}
+    totals = Figures()
+    for bucket, metric, currency, value in rows:
+        b = rr.bucket_of(as_utc(bucket), w)
+        by.setdefault(b, Figures()).add(metric, currency, int(value or 0))
+        totals.add(metric, currency, int(value or 0))
+    return by, totals
+
+
+def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[str],
+              dim: str) -> list[tuple[str, Figures]]:
+    """Totals per value of one dimension, largest first (by the first metric present)."""
+    rows = session.execute(
+        select(Rollup.dim_value, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
+        .where(*_base(scope.entity_type, scope.entity_ids, w, metrics, dim))
+        .group_by(Rollup.dim_value, Rollup.metric, Rollup.currency)).all()
+    by: dict[str, Figures] = defaultdict(Figures)
+    for value, metric, currency, n in rows:
+        by[str(value)].add(metric, currency, int(n or 0))
+
+    def weight(item: tuple[str, Figures]) -> tuple[int, ...]:
+        f = item[1]
+        return tuple(-f.counts.get(m, 0) for m in metrics if not rr.is_money(m))
+
+    return sorted(by.items(), key=lambda it: (weight(it), it[0]))
+
+
+def top_entities(session: Session, entity_type: str, ids: Iterable[int] | None,
+                 w: rr.Window, rank_by: str, metrics: Sequence[str],
+                 limit: int = TOP_N) -> list[tuple[int, Figures]]:
+    """Entities of one type ranked by a metric over the window (ids=None: all of them)."""
+    conds = [Rollup.entity_type == entity_type, Rollup.grain == w.source,
+             Rollup.bucket >= w.start, Rollup.bucket < w.end, Rollup.dim == "all"]
+    if ids is not None:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        conds.append(Rollup.entity_id.in_(wanted))
+    score = func.sum(Rollup.value)
+    ranked = session.execute(
+        select(Rollup.entity_id, score).where(*conds, Rollup.metric == rank_by)
+        .group_by(Rollup.entity_id).order_by(score.desc(), Rollup.entity_id)
+        .limit(limit)).all()
+    top = [int(r[0]) for r in ranked if int(r[1] or 0) > 0]
+    if not top:
+        return []
+    figs: dict[int, Figures] = {i: Figures() for i in top}
+    for eid, metric, currency, n in session.execute(
+            select(Rollup.entity_id, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
+            .where(*conds, Rollup.entity_id.in_(top), Rollup.metric.in_(list(metrics)))
+            .group_by(Rollup.entity_id, Rollup.metric, Rollup.currency)):
+        figs[int(eid)].add(metric, currency, int(n or 0))
+    return [(i, figs[i]) for i in top]
+
+
+def _logged_ids(session: Session, creator_id: int, column: Any, w: rr.Window) -> set[int]:
+    """Ids of the creator's objects that had events in the window (raw log, indexed)."""
+    return {int(i) for i in session.scalars(
+        select(column).distinct().where(Event.creator_id == creator_id,
+                                        Event.occurred_at >= w.start,
+                                        Event.occurred_at < w.end, column.is_not(None)))
+        if i is not None}
+
+
+TOP_METRICS = ("impressions", "reads", "clicks", "orders", "gmv", "commission")
+
+
+def _account_tops(session: Session, scope: Scope, w: rr.Window) -> dict[str, list[TopRow]]:
+    cid = scope.entity_ids[0]
+    own = own_recommendations(session, cid)
+    titles = {r: t for r, _p, t in own}
+    rec_ids = set(titles) | _logged_ids(session, cid, Event.recommendation_id, w)
+    recs = [TopRow("recommendation", i, titles.get(i, f"#{i}"), f"/reports/recommendations/{i}",
+                   f) for i, f in top_entities(session, "recommendation", rec_ids, w, "clicks",
+                                               TOP_METRICS)]
+    post_ids = _logged_ids(session, cid, Event.post_id, w)
+    posts_found = social_q.posts_by_ids(session, post_ids)
+    owned = {i for i, p in posts_found.items() if p.account_id == cid}
+    posts = []
+    for i, f in top_entities(session, "post", owned, w, "reads", TOP_METRICS):
+        p = posts_found[i]
+        name = (p.spoiler_text or p.text or "").strip().replace("\n", " ")[:80] or f"#{i}"
+        posts.append(TopRow("post", i, name, f"/reports/posts/{i}", f))
+    return {"recommendations": recs, "posts": posts}
+
+
+def _platform_tops(session: Session, w: rr.Window) -> dict[str, list[TopRow]]:
+    out: dict[str, list[TopRow]] = {}
+    partners = {int(p.id): p.name for p in partners_q.list_partners(session)}
+    out["partners"] = [TopRow("partner", i, partners.get(i, f"#{i}"), None, f) for i, f in
+                       top_entities(session, "partner", None, w, "clicks", TOP_METRICS, 50)]
+    for key, rank in (("creators_by_gmv", "gmv"), ("creators_by_clicks", "clicks")):
+        rows = top_entities(session, "creator", None, w, rank, TOP_METRICS)
+        people = accounts_q.accounts_by_ids(session, [i for i, _f in rows])
+        out[key] = [TopRow("creator", i, f"@{people[i].username}" if i in people else f"#{i}",
+                           f"/@{people[i].username}" if i in people else None, f)
+                    for i, f in rows]
+    for key, rank in (("products_by_gmv", "gmv"), ("products_by_clicks", "clicks")):
+        rows = top_entities(session, "product", None, w, rank, TOP_METRICS)
+        names = {}
+        for i, _f in rows:
+            try:
+                names[i] = showcase_q.get_product(session, i).title
+            except NotFound:
+                names[i] = f"#{i}"
+        out[key] = [TopRow("product", i, names[i], f"/reports/products/{i}", f)
+                    for i, f in rows]
+    return out
+
+
+def build(session: Session, scope: Scope, w: rr.Window, *, breakdown_dim: str | None = None,
+          with_tops: bool = True) -> Report:
+    """The full report of a scope over a window."""
+    metrics = rr.METRICS
+    by, totals = _series(session, scope, w, metrics)
+    spend = None
+    if scope.kind == "promotion" and plugins.spend is not None:
+        spend = plugins.spend(session, scope.entity_ids, w.start, w.end)
+    counts, money = totals.plain()
+    currencies = sorted({c for per in money.values() for c in per})
+    rep = Report(scope, w, rr.SCOPE_METRICS[scope.kind], sorted(by), by, totals,
+                 rr.derived(counts, scope.kind, spend), currencies, spend=spend)
+    if breakdown_dim:
+        rep.breakdown_dim = breakdown_dim
+        rep.breakdown = breakdown(session, scope, w, metrics, breakdown_dim)
+    if with_tops:
+        if scope.kind == "account":
+            rep.tops = _account_tops(session, scope, w)
+        elif scope.kind == "platform":
+            rep.tops = _platform_tops(session, w)
+    return rep
