@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shopwindow.interests.labels_cli import labels_app
+
 if TYPE_CHECKING:
     from shopwindow.config import Settings
     from shopwindow.demo.shops import DemoShop
@@ -21,6 +23,7 @@ db_app = typer.Typer(help="Database schema management (Alembic migrations)",
 app.add_typer(db_app, name="db")
 timelines_app = typer.Typer(help="Home timeline maintenance", no_args_is_help=True)
 app.add_typer(timelines_app, name="timelines")
+app.add_typer(labels_app, name="labels")
 console = Console()
 
 

@@ -127,9 +127,10 @@ class LabelModel:
         return _sigmoid(s * self._platt[:, 0] + self._platt[:, 1])
 
     def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most confident label of each text."""
-        conf = self.confidences(texts)
-        return [self.classes[i] for i in conf.argmax(axis=1)] if len(texts) else []
+        """The label with the largest SVM margin for each text."""
+        # Margins, not confidences: each class's sigmoid is fitted on its own, so on small
+        # training sets two sigmoids can reorder close calls.
+        return [self.classes[i] for i in self.scores(texts).argmax(axis=1)] if texts else []
 
     def top_labels(self, text: str, k: int = 3,
                    min_confidence: float = 0.0) -> list[tuple[str, float]]:
@@ -211,7 +212,10 @@ def _platt_fit(scores: np.ndarray, y: np.ndarray, classes: int) -> np.ndarray:
             platt[k] = (2.0, 0.0)
             continue
         lr = LogisticRegression(C=1e4).fit(scores[:, k:k + 1], target)
-        platt[k] = (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+        slope = float(lr.coef_[0, 0])
+        # A non-increasing sigmoid means the held-out margins were noise (tiny data): a larger
+        # margin must never mean a smaller confidence, so fall back to the fixed sigmoid.
+        platt[k] = (slope, float(lr.intercept_[0])) if slope > 0 else (2.0, 0.0)
     return platt
 
 

@@ -76,3 +76,15 @@ def refresh_products(older_than: timedelta = timedelta(hours=1),
             status = showcase.refresh_product(s, pid)
         out[status] = out.get(status, 0) + 1
     return out
+
+
+# ------------------------------------------------------------------ ability labels
+
+
+def train_labels() -> dict[str, object]:
+    """Periodic: retrain the ability-label classifier, then relabel creators."""
+    from shopwindow.interests import labels_train
+    from shopwindow.jobs.runtime import get_db, rt
+
+    assert rt.settings is not None
+    return labels_train.train_and_apply(get_db(), rt.settings.data_dir)

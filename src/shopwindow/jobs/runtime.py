@@ -81,6 +81,10 @@ def configure(settings: Settings, db: Database) -> Huey:
     def refresh_products() -> None:
         handlers.refresh_products()
 
+    @huey.periodic_task(crontab(minute="41", hour="*/6"), name="train_labels")
+    def train_labels() -> None:
+        handlers.train_labels()
+
     rt.run_handler = run_handler
     outbox.set_publisher(publish)
     return huey
