@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, select
+from sqlalchemy import Connection, Table, delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,11 +57,12 @@ def event_row(ev: EventIn, received: datetime, event_id: int | None = None) -> d
     }
 
 
-def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
+    dialect = (session.dialect.name if isinstance(session, Connection)
+               else session.get_bind().dialect.name)
     ins: Any = (postgresql.insert(EVENT_TABLE) if dialect == "postgresql"
                 else sqlite.insert(EVENT_TABLE))
     keyed = [r for r in rows if r["dedup_key"] is not None]

@@ -88,3 +88,32 @@ def train_labels() -> dict[str, object]:
 
     assert rt.settings is not None
     return labels_train.train_and_apply(get_db(), rt.settings.data_dir)
+
+
+# ------------------------------------------------------------------ analytics
+
+def _register_analytics() -> None:
+    from shopwindow.analytics import ingest_events
+
+    for etype in ingest_events.HANDLERS:
+        subscribe(etype, name=f"analytics.{etype}")(ingest_events.record)
+
+
+_register_analytics()
+
+
+def prune_analytics() -> int:
+    """Periodic: delete raw analytics events past the retention setting (rollups stay)."""
+    from shopwindow.analytics import actions as analytics
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.jobs.runtime import get_db, rt
+
+    assert rt.settings is not None
+    keep = timedelta(days=rt.settings.analytics_raw_retention_days)
+    total = 0
+    while True:
+        with unit_of_work(get_db()) as s:
+            n = analytics.prune_raw_events(s, keep)
+        total += n
+        if n == 0:
+            return total

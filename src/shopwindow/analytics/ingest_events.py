@@ -1,0 +1,242 @@
+"""Server-side analytics events from committed domain events (durable outbox handlers).
+
+Each handler turns one outbox event into zero or more analytics events in the job's
+transaction. The dedup key is derived from the outbox event id, so a redelivered event
+(at-least-once delivery, the sweeper) is stored once. Other domains are read only
+through their queries. Registered by `jobs.handlers` for every type in HANDLERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shopwindow.analytics import actions, aggregator, ingest, rules
+from shopwindow.analytics.models import Event
+from shopwindow.analytics.rules import EventIn
+from shopwindow.core.errors import NotFound
+from shopwindow.db.uow import after_commit
+from shopwindow.ledger import queries as ledger_q
+from shopwindow.outbox import DomainEvent
+from shopwindow.social import queries as social_q
+from shopwindow.tracking import queries as tracking_q
+
+Builder = Callable[[Session, DomainEvent], list[EventIn]]
+
+
+def _follows(session: Session, actor: int | None, creator: int | None) -> bool | None:
+    if actor is None or creator is None:
+        return None
+    return social_q.is_following(session, actor, creator)
+
+
+def _post_event(session: Session, etype: str, actor: int | None, post_id: int | None,
+                surface: str = "other") -> list[EventIn]:
+    if post_id is None:
+        return []
+    cred = ingest.resolve(session, [("post", int(post_id))]).get(("post", int(post_id)))
+    if cred is None:
+        return []
+    return [EventIn(type=etype, object_type="post", object_id=int(post_id), actor_id=actor,
+                    creator_id=cred.creator_id, post_id=cred.post_id,
+                    recommendation_id=cred.recommendation_id, product_id=cred.product_id,
+                    partner_id=cred.partner_id, vertical=cred.vertical, surface=surface,
+                    is_follower=_follows(session, actor, cred.creator_id))]
+
+
+def _rec_event(session: Session, etype: str, actor: int | None,
+               rec_id: int | None) -> list[EventIn]:
+    if rec_id is None:
+        return []
+    key = ("recommendation", int(rec_id))
+    cred = ingest.resolve(session, [key]).get(key)
+    if cred is None:
+        return []
+    return [EventIn(type=etype, object_type="recommendation", object_id=int(rec_id),
+                    actor_id=actor, creator_id=cred.creator_id, post_id=cred.post_id,
+                    recommendation_id=cred.recommendation_id, product_id=cred.product_id,
+                    partner_id=cred.partner_id, vertical=cred.vertical, surface="other",
+                    is_follower=_follows(session, actor, cred.creator_id))]
+
+
+def _followed(session: Session, ev: DomainEvent, etype: str) -> list[EventIn]:
+    p = ev.payload
+    return [EventIn(type=etype, object_type="account", object_id=int(p["followee_id"]),
+                    actor_id=int(p["follower_id"]), creator_id=int(p["followee_id"]),
+                    vertical=ingest.vertical_for(session, int(p["followee_id"])),
+                    surface="other")]
+
+
+def _post_created(session: Session, ev: DomainEvent) -> list[EventIn]:
+    p = ev.payload
+    actor = int(p["author_id"])
+    if p.get("reblog_of_id"):
+        return _post_event(session, "repost", actor, p["reblog_of_id"])
+    if p.get("in_reply_to_id"):
+        return _post_event(session, "reply", actor, p["in_reply_to_id"])
+    return []
+
+
+def _click(session: Session, ev: DomainEvent) -> list[EventIn]:
+    p = ev.payload
+    if p.get("flagged_reason"):
+        return []  # bots, link previews and HEAD requests are not clicks
+    device = "unknown"
+    try:
+        device = rules.device_class(tracking_q.get_click(session, int(p["click_id"])).user_agent)
+    except NotFound:
+        pass
+    if device == "bot":
+        return []
+    fan = int(p["fan_id"]) if p.get("fan_id") else None
+    creator = int(p["creator_id"]) if p.get("creator_id") else None
+    surface = p.get("surface") if p.get("surface") in rules.SURFACES else "other"
+    return [EventIn(type="click", object_type="recommendation",
+                    object_id=int(p["recommendation_id"]), actor_id=fan, creator_id=creator,
+                    recommendation_id=int(p["recommendation_id"]),
+                    product_id=int(p["product_id"]), partner_id=int(p["partner_id"]),
+                    promotion_id=int(p["promotion_id"]) if p.get("promotion_id") else None,
+                    surface=str(surface), device=device,
+                    vertical=ingest.vertical_for(session, creator),
+                    is_follower=_follows(session, fan, creator))]
+
+
+def _order_facts(session: Session, order_id: int,
+                 creator_id: int | None) -> Event | None:
+    """The order's own analytics event (what it was credited to), if still kept."""
+    q = select(Event).where(Event.type == "order", Event.object_type == "order",
+                            Event.object_id == order_id)
+    if creator_id is not None:
+        q = q.where(Event.creator_id == creator_id)  # served by the creator index
+    return session.scalars(q.limit(1)).first()
+
+
+def _money_event(etype: str, order_id: int, value: int, currency: str, creator: int | None,
+                 partner: int | None, facts: Event | None) -> EventIn:
+    return EventIn(
+        type=etype, object_type="order", object_id=order_id,
+        actor_id=facts.actor_id if facts else None, creator_id=creator,
+        recommendation_id=facts.recommendation_id if facts else None,
+        product_id=facts.product_id if facts else None, partner_id=partner,
+        promotion_id=facts.promotion_id if facts else None,
+        post_id=facts.post_id if facts else None,
+        surface=facts.surface if facts else "other",
+        is_follower=facts.is_follower if facts else None,
+        vertical=facts.vertical if facts else "", region=facts.region if facts else "",
+        device=facts.device if facts else "unknown", lang=facts.lang if facts else "",
+        value=value, currency=currency)
+
+
+def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
+    p = ev.payload
+    creator = int(p["creator_id"]) if p.get("creator_id") else None
+    rec_id = int(p["recommendation_id"]) if p.get("recommendation_id") else None
+    cred = None
+    if rec_id is not None:
+        cred = ingest.resolve(session, [("recommendation", rec_id)]).get(
+            ("recommendation", rec_id))
+    fan: int | None = None
+    surface, device, promo = "other", "unknown", None
+    if p.get("click_id"):
+        try:
+            click = tracking_q.get_click(session, int(p["click_id"]))
+        except NotFound:
+            pass
+        else:
+            fan = click.fan_id
+            surface = click.surface if click.surface in rules.SURFACES else "other"
+            device = rules.device_class(click.user_agent)
+            promo = click.promotion_id
+    return [EventIn(
+        type="order", object_type="order", object_id=int(p["order_id"]), actor_id=fan,
+        creator_id=creator, recommendation_id=rec_id,
+        post_id=cred.post_id if cred else None, product_id=cred.product_id if cred else None,
+        partner_id=int(p["partner_id"]), promotion_id=promo, surface=surface,
+        device=device if device != "bot" else "unknown",
+        vertical=ingest.vertical_for(session, creator),
+        is_follower=_follows(session, fan, creator),
+        value=max(0, int(p.get("total_minor") or 0)), currency=str(p["currency"]))]
+
+
+def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
+    p = ev.payload
+    order_id = int(p["order_id"])
+    creator = int(p["creator_id"]) if p.get("creator_id") else None
+    # The payload carries the cumulative refund; count only what is new.
+    q = select(func.coalesce(func.sum(Event.value), 0)).where(
+        Event.type == "refund", Event.object_type == "order", Event.object_id == order_id)
+    if creator is not None:
+        q = q.where(Event.creator_id == creator)
+    before = int(session.scalar(q) or 0)
+    delta = int(p["refunded_minor"]) - before
+    if delta <= 0:
+        return []
+    return [_money_event("refund", order_id, delta, str(p["currency"]), creator,
+                         int(p["partner_id"]), _order_facts(session, order_id, creator))]
+
+
+def _commission(session: Session, ev: DomainEvent) -> list[EventIn]:
+    p = ev.payload
+    order_id, creator = int(p["order_id"]), int(p["creator_id"])
+    return [_money_event("commission_booked", order_id, int(p["commission_minor"]),
+                         str(p["currency"]), creator, int(p["partner_id"]),
+                         _order_facts(session, order_id, creator))]
+
+
+def _settled(session: Session, ev: DomainEvent) -> list[EventIn]:
+    out: list[EventIn] = []
+    for entry_id in ev.payload.get("entry_ids") or []:
+        try:
+            entry = ledger_q.get_entry(session, int(entry_id))
+        except NotFound:
+            continue
+        order_id = int(entry.ref_id) if entry.ref_id.isdigit() else None
+        for leg in entry.postings:
+            if leg.account.kind != "creator_available" or leg.amount.amount >= 0:
+                continue
+            creator = int(leg.account.owner_id)
+            facts = _order_facts(session, order_id, creator) if order_id else None
+            partner = facts.partner_id if facts else None
+            out.append(_money_event("commission_settled", order_id or int(entry_id),
+                                    -leg.amount.amount, leg.amount.currency, creator,
+                                    partner, facts))
+    return out
+
+
+HANDLERS: dict[str, Builder] = {
+    "social.followed": lambda s, e: _followed(s, e, "follow"),
+    "social.unfollowed": lambda s, e: _followed(s, e, "unfollow"),
+    "social.liked": lambda s, e: _post_event(s, "like", int(e.payload["account_id"]),
+                                             e.payload.get("post_id")),
+    "social.bookmarked": lambda s, e: _post_event(s, "bookmark", int(e.payload["account_id"]),
+                                                  e.payload.get("post_id")),
+    "social.post_created": _post_created,
+    "showcase.product_bookmarked": lambda s, e: _rec_event(
+        s, "bookmark", int(e.payload["account_id"]), e.payload.get("recommendation_id")),
+    "showcase.cart_added": lambda s, e: _rec_event(
+        s, "cart_add", int(e.payload["account_id"]), e.payload.get("recommendation_id")),
+    "showcase.cart_removed": lambda s, e: _rec_event(
+        s, "cart_remove", int(e.payload["account_id"]), e.payload.get("recommendation_id")),
+    "tracking.click_recorded": _click,
+    "tracking.order_recorded": _order,
+    "tracking.order_refunded": _refund,
+    "tracking.commission_booked": _commission,
+    "tracking.commissions_settled": _settled,
+}
+
+
+def record(session: Session, ev: DomainEvent) -> None:
+    """The durable handler: store the analytics events of one domain event, once."""
+    build = HANDLERS.get(ev.type)
+    if build is None:
+        return
+    events = build(session, ev)
+    if not events:
+        return
+    keyed = [replace(e, dedup_key=f"ob:{ev.id}:{n}") for n, e in enumerate(events)]
+    actions.ingest(session, keyed)
+    after_commit(session, aggregator.wake)
+

@@ -1,0 +1,94 @@
+"""Group commit for beacon events: one transaction for every request waiting right now.
+
+`submit(rows)` returns a Future resolved with the ids actually stored (duplicates by
+dedup key left out) once the transaction holding the rows has committed, so the beacon
+acknowledges only durable events. Under low load each request commits alone; under high
+load one commit (one fsync) serves many requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from shopwindow.analytics import actions, aggregator
+from shopwindow.db.engine import Database
+
+log = logging.getLogger(__name__)
+MAX_ROWS = 8000  # per transaction: keeps a batch's commit well under 100 ms
+
+_Job = tuple[list[dict[str, Any]], Future[set[int]]]
+
+
+class EventWriter:
+    """One writer thread per process and database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.rows = 0
+
+    def submit(self, rows: list[dict[str, Any]]) -> Future[set[int]]:
+        """Queue rows for the next batch; the Future holds the ids stored."""
+        fut: Future[set[int]] = Future()
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="event-writer",
+                                                    daemon=True)
+                    self._thread.start()
+        self._q.put((rows, fut))
+        return fut
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            batch = [item]
+            size = len(item[0])
+            stop = False
+            while size < MAX_ROWS:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+                size += len(nxt[0])
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[_Job]) -> None:
+        rows = [r for rs, _ in batch for r in rs]
+        try:
+            # Core on a bare connection: this thread competes with the event loop for the
+            # GIL, so it does as little Python work per row as possible.
+            with self.db.engine.begin() as conn:
+                stored = set(actions.insert_events(conn, rows))
+        except Exception as exc:
+            log.exception("event batch of %d rows failed", len(rows))
+            for _, fut in batch:
+                fut.set_exception(exc)
+            return
+        self.batches += 1
+        self.rows += len(rows)
+        for _, fut in batch:
+            fut.set_result(stored)
+        aggregator.wake()
