@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shopwindow import __version__
+from shopwindow.analytics import beacon
 from shopwindow.config import Settings, get_settings
 from shopwindow.db.engine import Database
 from shopwindow.jobs import runtime as jobs
@@ -34,9 +35,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.jobs_mode == "thread":
             jobs.start_embedded()
+        beacon.start(app)
         try:
             yield
         finally:
+            beacon.stop(app)
             if settings.jobs_mode == "thread":
                 jobs.stop_embedded()
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(partners_pages.router)
     # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
+    beacon.install(app)  # POST /api/sw/v1/events (analytics beacon)
     app.include_router(media_files.router)
     app.include_router(showcase_pages.router)  # before /@{username}/{post_id}
     app.include_router(pages_router)
