@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -88,9 +89,17 @@ class Params:
     table: str
 
 
+def cookie_zone(request: Request) -> ZoneInfo:
+    """The zone the page script stored in the sw_tz cookie (UTC when absent or unknown)."""
+    try:
+        return rr.parse_tz(request.cookies.get(TZ_COOKIE) or "UTC")
+    except Invalid:
+        return rr.parse_tz("UTC")
+
+
 def parse_params(request: Request, q: RawQuery, *, csv_suffix: bool = False) -> Params:
     """Validate query parameters; every error names its field and rule."""
-    zone = rr.parse_tz(q.tz or request.cookies.get(TZ_COOKIE) or "UTC")
+    zone = rr.parse_tz(q.tz) if q.tz else cookie_zone(request)
     now = utcnow()
     start = rr.parse_instant(q.from_, zone, "from") if q.from_ else None
     end = rr.parse_instant(q.to, zone, "to") if q.to else None

@@ -250,4 +250,10 @@ def test_report_pages_access_and_inline_errors(new_client: Any, world: dict[str,
     r = o.get("/ops/reports", headers=HTML)
     assert r.status_code == 200 and "Top creators by GMV" in r.text
     assert 'href="/ops/reports"' in r.text
+    z = new_client()
+    sign_in(z, "ada")
+    z.cookies.set("sw_locale", "zh-CN")
+    html = z.get("/reports?grain=week", headers=HTML).text
+    assert "账号报表" in html and "数据报表" in html
+    assert field_error(html, "r-grain") == "粒度必须是分钟、小时或天"
     assert new_client().get("/reports", follow_redirects=False).status_code == 303
