@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shopwindow.analytics.aggregator_cli import analytics_app
 from shopwindow.interests.labels_cli import labels_app
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 timelines_app = typer.Typer(help="Home timeline maintenance", no_args_is_help=True)
 app.add_typer(timelines_app, name="timelines")
 app.add_typer(labels_app, name="labels")
+app.add_typer(analytics_app, name="analytics")
 console = Console()
 
 

@@ -1,0 +1,101 @@
+"""`shopwindow analytics …`: rebuild rollups from the raw log, fold, prune, status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shopwindow.db.engine import Database
+
+analytics_app = typer.Typer(help="Analytics event log and rollups (docs/analytics.md)",
+                            no_args_is_help=True)
+console = Console()
+
+
+def _since(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(raw)
+    except ValueError:
+        console.print(f"[red]--since must be a date like 2026-12-01, not {raw!r}[/red]")
+        raise typer.Exit(code=2) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _db() -> Database:
+    from shopwindow.config import get_settings
+
+    return Database(get_settings().database_url, pool_size=2)
+
+
+@analytics_app.command("rebuild")
+def rebuild_cmd(
+    since: str | None = typer.Option(
+        None, help="first UTC day to recompute (default: the oldest kept raw event)"),
+) -> None:
+    """Recompute rollups from the raw event log (one transaction; ingestion waits)."""
+    from shopwindow.analytics import aggregator
+
+    start = _since(since)
+    db = _db()
+    try:
+        with Progress(TextColumn("rebuilding rollups"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("events", total=None)
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            res = aggregator.rebuild(db, start, progress=step)
+    finally:
+        db.dispose()
+    if res.since is None:
+        console.print("no raw events: nothing to rebuild")
+        return
+    if res.clamped:
+        console.print(f"[yellow]raw events before {res.since:%Y-%m-%d} were pruned; "
+                      "those days were kept as they were[/yellow]")
+    console.print(f"[green]rebuilt rollups from {res.since:%Y-%m-%d}[/green]: "
+                  f"{res.events} events, {res.keys} rollup increments")
+
+
+@analytics_app.command("fold")
+def fold_cmd() -> None:
+    """Fold every pending event into the rollups now (when no server is running)."""
+    from shopwindow.analytics import aggregator
+
+    db = _db()
+    try:
+        n = aggregator.drain(db)
+    finally:
+        db.dispose()
+    console.print(f"folded {n} events")
+
+
+@analytics_app.command("prune")
+def prune_cmd(
+    days: int | None = typer.Option(
+        None, min=1, help="days to keep (default: SHOPWINDOW_ANALYTICS_RAW_RETENTION_DAYS)"),
+) -> None:
+    """Delete raw events older than the retention period (rollups are kept)."""
+    from shopwindow.analytics import actions
+    from shopwindow.config import get_settings
+    from shopwindow.db.uow import unit_of_work
+
+    keep = timedelta(days=days or get_settings().analytics_raw_retention_days)
+    db = _db()
+    total = 0
+    try:
+        while True:
+            with unit_of_work(db) as s:
+                n = actions.prune_raw_events(s, keep)
+            total += n
+            if n == 0:
+                break
+    finally:
+        db.dispose()
+    console.print(f"pruned {total} raw events older than {keep.days} days")
