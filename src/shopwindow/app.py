@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from shopwindow.accounts import api as accounts_api
     from shopwindow.analytics import api as reports_api
     from shopwindow.analytics import pages as reports_pages
+    from shopwindow.interests import api as interests_api
+    from shopwindow.interests import pages as interests_pages
     from shopwindow.partners import api as partners_api
     from shopwindow.partners import pages as partners_pages
     from shopwindow.showcase import api as showcase_api
@@ -75,6 +77,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(mastodon_router)
     app.include_router(accounts_api.router)
     app.include_router(partners_api.router)
+    # Before showcase: /api/sw/v1/recommendations/{id} would swallow /recommendations/products.
+    app.include_router(interests_api.router)
+    app.include_router(interests_pages.router)
     app.include_router(showcase_api.router)
     app.include_router(tracking_api.router)
     app.include_router(tracking_pages.router)

@@ -125,6 +125,8 @@ def test_follow_post_like_notify(live_server: str, browser: Any, tmp_path: Path,
     a.get_by_label("Password").fill(PASSWORD)
     shot(a, "a-sign-up")
     a.get_by_role("button", name="Sign up").click()
+    a.wait_for_url(re.compile(r".*/onboarding/interests"))
+    a.get_by_role("button", name="Skip for now").click()
     a.wait_for_url(f"{live_server}/")
 
     a.get_by_label("What would you recommend today?").fill(
@@ -151,6 +153,8 @@ def test_follow_post_like_notify(live_server: str, browser: Any, tmp_path: Path,
     b.get_by_label("电子邮箱").fill("bob@example.com")
     b.get_by_label("密码").fill(PASSWORD)
     b.get_by_role("button", name="注册").click()
+    b.wait_for_url(re.compile(r".*/onboarding/interests"))
+    b.get_by_role("button", name="暂时跳过").click()
     b.wait_for_url(f"{live_server}/")
 
     b.goto("/@alice")

@@ -15,10 +15,12 @@ from shopwindow.web.mastodon import (
     misc,
     notifications,
     statuses,
+    suggestions,
     timelines,
 )
 from shopwindow.web.mastodon.common import reject_nul
 
 router = APIRouter(dependencies=[Depends(reject_nul)])
-for _m in (instance, apps, accounts, statuses, media, timelines, notifications, lists, misc):
+for _m in (instance, apps, accounts, statuses, media, timelines, notifications, lists, misc,
+           suggestions):
     router.include_router(_m.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -117,7 +118,8 @@ def sign_up(
                       errors=form_errors(exc, SIGN_UP_FIELDS))
     ws = accounts.start_web_session(session, acct, max_age=settings.session_max_age,
                                     user_agent=request.headers.get("user-agent", ""))
-    response = redirect(nxt)
+    # New accounts pick their interests first (cold start of the recommendations).
+    response = redirect("/onboarding/interests?" + urlencode({"next": nxt}))
     set_session_cookie(response, ws.token, settings)
     return response
 

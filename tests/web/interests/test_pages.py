@@ -1,0 +1,125 @@
+"""Interest pages: onboarding after sign-up, discovery, who to follow, operator verticals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shopwindow.accounts import queries as accounts_q
+from shopwindow.interests import queries
+from shopwindow.social import queries as social_q
+from tests.helpers import make_account
+from tests.web.pages.util import HTML, page_csrf, sign_in, sign_up
+
+
+def _post(client: Any, url: str, data: dict[str, Any], csrf_page: str) -> Any:
+    return client.post(url, data={"csrf_token": page_csrf(client, csrf_page), **data},
+                       follow_redirects=False)
+
+
+def test_sign_up_leads_to_the_picker_and_picks_drive_suggestions(
+        client: Any, world: Any, session: Any) -> None:
+    tok = page_csrf(client, "/auth/sign_up")
+    r = client.post("/auth/sign_up", data={"username": "neo", "email": "neo@example.com",
+                                           "password": "correct horse battery",
+                                           "csrf_token": tok}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/onboarding/interests?next=%2F"
+    page = client.get("/onboarding/interests?next=/", headers=HTML).text
+    assert 'value="digital"' in page and 'value="beauty"' in page
+    r = _post(client, "/onboarding/interests", {"verticals": ["digital"], "next": "/discover"},
+              "/onboarding/interests")
+    assert r.status_code == 303 and r.headers["location"] == "/discover"
+    acct_id = accounts_q.get_by_username(session, "neo").id
+    assert queries.picked_slugs(session, acct_id) == ["digital"]
+    assert not queries.needs_onboarding(session, acct_id)
+    html = client.get("/discover", headers=HTML).text
+    # Tess recommends tech: she is suggested, and her products come with the reason.
+    assert 'data-username="tess"' in html
+    assert "In your interests: Tech" in html
+    titles = re.findall(r'class="rec-tile-title">([^<]+)<', html)
+    assert titles and all(t.startswith("Digital thing") for t in titles[:3])
+    r = _post(client, "/@tess/follow", {"next": "/discover"}, "/discover")
+    assert r.status_code == 303
+    assert social_q.is_following(session, acct_id, world.creators["tess"])
+    assert 'data-username="tess"' not in client.get("/people/suggested", headers=HTML).text
+
+
+def test_picker_refuses_unknown_verticals_inline(client: Any, world: Any) -> None:
+    sign_up(client, "tina")
+    r = _post(client, "/onboarding/interests", {"verticals": ["nonsense"]},
+              "/onboarding/interests")
+    assert r.status_code == 422
+    assert 'id="verticals-error"' in r.text and "nonsense" not in r.text.split("<main")[0]
+
+
+def test_skip_marks_onboarding_done(client: Any, world: Any, session: Any) -> None:
+    sign_up(client, "sam")
+    r = _post(client, "/onboarding/interests", {"skip": "1", "next": "/"},
+              "/onboarding/interests")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    sid = accounts_q.get_by_username(session, "sam").id
+    assert not queries.needs_onboarding(session, sid) and queries.picked_slugs(session, sid) == []
+
+
+def test_dismissed_product_disappears_from_discover(client: Any, world: Any) -> None:
+    sign_up(client, "dora")
+    html = client.get("/discover", headers=HTML).text
+    first = re.search(r'data-product-id="(\d+)"', html)
+    assert first
+    pid = first.group(1)
+    r = _post(client, "/recommendations/dismiss", {"kind": "product", "id": pid,
+                                                   "next": "/discover"}, "/discover")
+    assert r.status_code == 303
+    assert f'data-product-id="{pid}"' not in client.get("/discover", headers=HTML).text
+    r = _post(client, "/recommendations/dismiss", {"kind": "planet", "id": pid}, "/discover")
+    assert r.status_code == 422
+
+
+def test_ranked_home_is_opt_in_and_chronological_stays_default(
+        client: Any, world: Any, session: Any) -> None:
+    sign_up(client, "rhea")
+    rid = accounts_q.get_by_username(session, "rhea").id
+    assert queries.ranked_home_enabled(session, rid) is False
+    html = client.get("/settings/interests", headers=HTML).text
+    assert 'name="ranked_home"' in html and 'value="1" checked' not in html
+    r = _post(client, "/settings/interests", {"verticals": ["beauty"], "ranked_home": "1"},
+              "/settings/interests")
+    assert r.status_code == 303
+    session.expire_all()
+    assert queries.ranked_home_enabled(session, rid) is True
+    r = _post(client, "/settings/interests", {"verticals": ["beauty"]}, "/settings/interests")
+    session.expire_all()
+    assert queries.ranked_home_enabled(session, rid) is False
+
+
+def test_only_operators_edit_verticals(client: Any, uow: Any, world: Any, new_client: Any,
+                                       session: Any) -> None:
+    sign_up(client, "fanny")
+    assert client.get("/operator/verticals", headers=HTML).status_code == 403
+    make_account(uow, "boss", role="operator")
+    ops = new_client()
+    sign_in(ops, "boss")
+    page = ops.get("/operator/verticals", headers=HTML)
+    assert page.status_code == 200 and 'data-slug="fashion"' in page.text
+    r = _post(ops, "/operator/verticals", {"op": "create", "slug": "tea",
+                                           "name_en": "Tea", "name_zh": "茶"},
+              "/operator/verticals")
+    assert r.status_code == 303
+    r = _post(ops, "/operator/verticals", {"op": "create", "slug": "Bad Slug!",
+                                           "name_en": "X", "name_zh": "X"},
+              "/operator/verticals")
+    assert r.status_code == 422 and "Slug must be" in r.text
+    tea = queries.find_vertical_by_slug(session, "tea")
+    assert tea is not None and tea.name_zh == "茶"
+    r = _post(client, "/operator/verticals", {"op": "deactivate", "id": str(tea.id)},
+              "/settings/interests")
+    assert r.status_code == 403
+    r = _post(ops, "/operator/verticals", {"op": "deactivate", "id": str(tea.id)},
+              "/operator/verticals")
+    session.expire_all()
+    assert "tea" not in {v.slug for v in queries.list_verticals(session)}
+    r = _post(ops, "/operator/verticals", {"op": "up", "id": str(tea.id)}, "/operator/verticals")
+    session.expire_all()
+    order = [v.slug for v in queries.list_verticals(session, include_inactive=True)]
+    assert order[-2] == "tea"
