@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from shopwindow.analytics import api as reports_api
     from shopwindow.analytics import pages as reports_pages
     from shopwindow.interests import api as interests_api
+    from shopwindow.interests import labels_api, labels_pages
     from shopwindow.interests import pages as interests_pages
     from shopwindow.partners import api as partners_api
     from shopwindow.partners import pages as partners_pages
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(interests_pages.router)
     app.include_router(showcase_api.router)
     app.include_router(tracking_api.router)
+    app.include_router(labels_api.router)
+    app.include_router(labels_pages.router)
     app.include_router(tracking_pages.router)
     app.include_router(reports_api.router)
     app.include_router(reports_api.stream_router)

@@ -44,8 +44,7 @@ def check_vertical(session: Session, slug: str, field_name: str = "vertical") ->
     """A known, active vertical slug (Invalid naming the field otherwise)."""
     value = (slug or "").strip().lower()
     if value not in q.vertical_names(session):
-        raise Invalid(f"Unknown vertical {value[:40]!r}", field=field_name,
-                      rule="known_vertical")
+        raise Invalid("Choose one of the verticals", field=field_name, rule="known_vertical")
     return value
 
 
@@ -54,7 +53,8 @@ def _check_text(text: str) -> str:
     if not value:
         raise Invalid("Enter the example text", field="text", rule="required")
     if len(value) > MAX_TEXT:
-        raise Invalid(f"At most {MAX_TEXT} characters", field="text", rule=f"max_length:{MAX_TEXT}")
+        raise Invalid("Examples are at most 2000 characters", field="text",
+                      rule=f"max_length:{MAX_TEXT}")
     return value
 
 
@@ -132,7 +132,7 @@ def declare_verticals(session: Session, account_id: int, slugs: Iterable[str]) -
                         rule="role:creator|brand")
     chosen = list(dict.fromkeys(check_vertical(session, s, "verticals") for s in slugs))
     if len(chosen) > MAX_DECLARED:
-        raise Invalid(f"Choose at most {MAX_DECLARED} verticals", field="verticals",
+        raise Invalid("Choose at most 3 verticals", field="verticals",
                       rule=f"max_items:{MAX_DECLARED}")
     session.execute(delete(DeclaredVertical).where(DeclaredVertical.account_id == account_id))
     now = utcnow()

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 FORMAT = "shopwindow-labels/1"
+DEFAULT_SIGMOID = (2.0, 0.0)
 _SPACE_OR_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
 
@@ -42,6 +43,10 @@ class ModelParams:
     char_max: int = 3
     char_min_df: int = 1
     calibration_folds: int = 3
+    # Below this many examples of the rarest label, held-out margins are too few to fit a
+    # sigmoid per label (tested: 10 seed phrases per label gave confidences near 1 for
+    # everything), so confidences use the fixed sigmoid instead.
+    calibration_min_per_label: int = 30
     seed: int = 0
 
 
@@ -209,13 +214,13 @@ def _platt_fit(scores: np.ndarray, y: np.ndarray, classes: int) -> np.ndarray:
     for k in range(classes):
         target = (y == k).astype(int)
         if target.min() == target.max():
-            platt[k] = (2.0, 0.0)
+            platt[k] = DEFAULT_SIGMOID
             continue
         lr = LogisticRegression(C=1e4).fit(scores[:, k:k + 1], target)
         slope = float(lr.coef_[0, 0])
         # A non-increasing sigmoid means the held-out margins were noise (tiny data): a larger
         # margin must never mean a smaller confidence, so fall back to the fixed sigmoid.
-        platt[k] = (slope, float(lr.intercept_[0])) if slope > 0 else (2.0, 0.0)
+        platt[k] = (slope, float(lr.intercept_[0])) if slope > 0 else DEFAULT_SIGMOID
     return platt
 
 
@@ -246,7 +251,8 @@ def fit(texts: Sequence[str], labels: Sequence[str],
         return LinearSVC(C=params.c, class_weight="balanced" if params.balanced else None,
                          random_state=params.seed)
 
-    folds = min(params.calibration_folds, int(np.bincount(y).min()))
+    rarest = int(np.bincount(y).min())
+    folds = params.calibration_folds if rarest >= params.calibration_min_per_label else 0
     if folds >= 2:
         oof = np.zeros((len(y), len(classes)))
         split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
@@ -256,8 +262,9 @@ def fit(texts: Sequence[str], labels: Sequence[str],
             oof[te] = _margins(svm().fit(x[tr], y[tr]), x[te], len(classes))
         platt = _platt_fit(oof, y, len(classes))
     else:
-        # Too few examples per label to hold some out: a fixed, moderately sharp sigmoid.
-        platt = np.tile([2.0, 0.0], (len(classes), 1))
+        # Too few examples per label to hold some out: a fixed, moderately sharp sigmoid
+        # (margin 0 → 0.5, margin 1 → 0.88).
+        platt = np.tile(DEFAULT_SIGMOID, (len(classes), 1))
     clf = svm().fit(x, y)
     coef = np.asarray(clf.coef_, dtype=np.float32)
     intercept = np.asarray(clf.intercept_, dtype=np.float64)

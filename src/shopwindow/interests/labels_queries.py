@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.pagination import Page
 from shopwindow.interests import queries as interests_q
 from shopwindow.interests.labels_model import LabelModel
@@ -21,6 +22,7 @@ from shopwindow.social import queries as social_q
 MODEL_FILE = "labels/model.npz"
 POSTS_PER_ACCOUNT = 40
 RECS_PER_ACCOUNT = 20
+RECENT_POST_PAGES = 10
 _URL = re.compile(r"https?://\S+")
 
 
@@ -102,9 +104,25 @@ def account_texts(session: Session, account_id: int) -> list[str]:
     return [t for t in (_clean(x) for x in texts) if t]
 
 
+def _recent_posters(session: Session) -> set[int]:
+    """Authors of the newest public posts (bounded scan)."""
+    ids: set[int] = set()
+    max_id: int | None = None
+    for _ in range(RECENT_POST_PAGES):
+        posts = social_q.public_timeline(session, None, Page(max_id=max_id, limit=200))
+        ids |= {p.account_id for p in posts}
+        if len(posts) < 200:
+            break
+        max_id = min(p.id for p in posts)
+    return ids
+
+
 def accounts_to_label(session: Session) -> list[int]:
-    """Creators worth labelling: with public recommendations, declared verticals or labels."""
+    """Creators and brands worth labelling: recent public posters, those with public
+    recommendations, declared verticals, or labels already (to refresh them)."""
     ids = {c for entry in showcase_q.catalogue(session) for c in entry.creator_ids}
+    ids |= {a.id for a in accounts_q.accounts_by_ids(session, _recent_posters(session)).values()
+            if a.role in ("creator", "brand")}
     ids |= set(declared_accounts(session))
     ids |= {int(a) for a in session.scalars(select(AccountLabel.account_id).distinct())}
     return sorted(ids)

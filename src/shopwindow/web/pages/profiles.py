@@ -13,6 +13,7 @@ from shopwindow.accounts import queries as accounts_q
 from shopwindow.accounts.models import Account
 from shopwindow.core.errors import NotFound
 from shopwindow.core.pagination import Page
+from shopwindow.interests import labels_queries as labels_q
 from shopwindow.social import actions as social
 from shopwindow.social import queries as social_q
 from shopwindow.web.deps import DbSession, OptionalAuth
@@ -48,7 +49,8 @@ def _profile_context(session: Session, acct: Account, me: Account | None) -> dic
     rel = social_q.relationships(session, me.id, [acct.id])[0] if (
         me is not None and me.id != acct.id) else None
     return {"profile": acct, "stats": st, "rel": rel,
-            "is_me": me is not None and me.id == acct.id}
+            "is_me": me is not None and me.id == acct.id,
+            "ability_labels": labels_q.account_labels(session, acct.id)}
 
 
 @router.get("/@{username}")
