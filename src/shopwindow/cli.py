@@ -12,6 +12,7 @@ from rich.table import Table
 
 from shopwindow.analytics.aggregator_cli import analytics_app
 from shopwindow.interests.labels_cli import labels_app
+from shopwindow.interests.recs_cli import recs_app
 
 if TYPE_CHECKING:
     from shopwindow.config import Settings
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 timelines_app = typer.Typer(help="Home timeline maintenance", no_args_is_help=True)
 app.add_typer(timelines_app, name="timelines")
 app.add_typer(labels_app, name="labels")
+app.add_typer(recs_app, name="recs")
 app.add_typer(analytics_app, name="analytics")
 console = Console()
 

@@ -90,6 +90,30 @@ def train_labels() -> dict[str, object]:
     return labels_train.train_and_apply(get_db(), rt.settings.data_dir)
 
 
+# ------------------------------------------------------------------ recommendations
+
+
+def train_recs(force: bool = False) -> dict[str, object] | None:
+    """Periodic: retrain the recommenders when the last run is older than the interval."""
+    from shopwindow.core.clock import utcnow
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.interests import queries as interests_q
+    from shopwindow.interests import training
+    from shopwindow.jobs.runtime import get_db, rt
+
+    assert rt.settings is not None
+    every = rt.settings.recs_train_interval_minutes
+    if not force:
+        if every <= 0:
+            return None
+        with unit_of_work(get_db(), write=False) as s:
+            runs = interests_q.latest_training_runs(s, 1)
+        if runs and (utcnow() - runs[0].started_at) < timedelta(minutes=every):
+            return None
+    with unit_of_work(get_db()) as s:
+        return training.run_training(s, rt.settings.data_dir)
+
+
 # ------------------------------------------------------------------ analytics
 
 def _register_analytics() -> None:

@@ -85,6 +85,10 @@ def configure(settings: Settings, db: Database) -> Huey:
     def train_labels() -> None:
         handlers.train_labels()
 
+    @huey.periodic_task(crontab(minute="*/10"), name="train_recs")
+    def train_recs() -> None:
+        handlers.train_recs()
+
     @huey.periodic_task(crontab(minute="23"), name="prune_analytics")
     def prune_analytics() -> None:
         handlers.prune_analytics()
