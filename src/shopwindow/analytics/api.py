@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -92,7 +93,7 @@ class Params:
 def cookie_zone(request: Request) -> ZoneInfo:
     """The zone the page script stored in the sw_tz cookie (UTC when absent or unknown)."""
     try:
-        return rr.parse_tz(request.cookies.get(TZ_COOKIE) or "UTC")
+        return rr.parse_tz(unquote(request.cookies.get(TZ_COOKIE) or "") or "UTC")
     except Invalid:
         return rr.parse_tz("UTC")
 
