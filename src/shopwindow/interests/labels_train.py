@@ -13,6 +13,7 @@ from typing import Any
 
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
+from shopwindow.interests import actions as interests_actions
 from shopwindow.interests import labels_actions as actions
 from shopwindow.interests import labels_queries as q
 
@@ -20,6 +21,7 @@ from shopwindow.interests import labels_queries as q
 def train(db: Database, data_dir: Path) -> dict[str, Any]:
     """Refresh declared examples, fit on all examples (+ seed), write the artefact."""
     with unit_of_work(db) as s:
+        interests_actions.ensure_default_verticals(s)  # a fresh install has none yet
         actions.refresh_declared_examples(s)
         data = actions.training_set(s)
     return actions.train(data, data_dir)

@@ -153,3 +153,22 @@ def test_operator_examples_and_declared_verticals_feed_training(uow, session, wo
     assert e.value.field == "verticals"
     with pytest.raises(Forbidden), uow() as s:
         labels.declare_verticals(s, fan, ["digital"])
+
+
+def test_train_and_apply_commands(db, uow, session, world):
+    from typer.testing import CliRunner
+
+    from shopwindow.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["labels", "apply"])
+    assert res.exit_code == 1 and "no model yet" in res.output
+    res = runner.invoke(app, ["labels", "train"])
+    assert res.exit_code == 0, res.output
+    assert "model written" in res.output and "labelled 2 accounts" in res.output
+    assert labels_q.model_path(world.data_dir).is_file()
+    assert _labels(session, world.ids["tess"])[0] == ("digital", "model")
+    res = runner.invoke(app, ["labels", "apply", "--username", "nobody"])
+    assert res.exit_code == 1 and "no account @nobody" in res.output
+    res = runner.invoke(app, ["labels", "apply", "--username", "bella"])
+    assert res.exit_code == 0 and "labelled 1 accounts" in res.output
