@@ -281,6 +281,7 @@ def demo(
         console.print("[yellow]this database has accounts that were not made by the demo "
                       "seed; nothing was seeded[/yellow]")
     running: list[DemoShop] = _start_demo_shops(s) if shops else []
+    _train_demo_recs(s)
     try:
         if serve_after:
             serve(host=host, port=port, workers=1, migrate=False, log_level=None)
@@ -288,6 +289,24 @@ def demo(
         from shopwindow.demo.shops import stop_shops
 
         stop_shops(running)
+
+
+def _train_demo_recs(s: Settings) -> None:
+    """Train the recommenders once, so /discover and suggestions are personal from the start."""
+    from shopwindow.db.engine import Database
+    from shopwindow.interests import training
+    from shopwindow.interests.recs_cli import train_platform
+
+    if training.current_version(training.recs_dir(s.data_dir)):
+        return
+    db = Database(s.database_url, pool_size=1)
+    try:
+        stats = train_platform(db, s.data_dir, quiet=True)
+    finally:
+        db.dispose()
+    console.print(f"[green]recommenders trained[/green] in {stats['seconds']:.1f}s: "
+                  f"{stats['users']} accounts, {stats['items']} products, "
+                  f"{stats['interactions']} interactions")
 
 
 def _start_demo_shops(s: Settings) -> list[DemoShop]:

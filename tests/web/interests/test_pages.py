@@ -123,3 +123,28 @@ def test_only_operators_edit_verticals(client: Any, uow: Any, world: Any, new_cl
     session.expire_all()
     order = [v.slug for v in queries.list_verticals(session, include_inactive=True)]
     assert order[-2] == "tea"
+
+
+def test_ranked_home_puts_the_favourite_creator_first_only_when_opted_in(
+        client: Any, uow: Any, world: Any) -> None:
+    from shopwindow.showcase import actions as showcase
+    from shopwindow.social import actions as social
+
+    sign_up(client, "ria")
+    with uow() as s:
+        ria = accounts_q.get_by_username(s, "ria").id
+        social.follow(s, ria, world.creators["bella"])
+        social.follow(s, ria, world.creators["tess"])
+        for n in (1, 2):
+            showcase.bookmark_product(s, ria, world.recs[n])
+
+    def first_author() -> str:
+        html = client.get("/", headers=HTML).text
+        m = re.search(r'<article class="post[^"]*".*?href="/@(\w+)"', html, re.S)
+        assert m, html[:3000]
+        return m.group(1)
+
+    assert first_author() == "tess"  # chronological: tess published after bella
+    r = _post(client, "/settings/interests", {"ranked_home": "1"}, "/settings/interests")
+    assert r.status_code == 303
+    assert first_author() == "bella"  # ranked: the creator whose products ria saves

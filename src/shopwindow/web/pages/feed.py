@@ -10,6 +10,8 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from shopwindow.core.errors import DomainError, Invalid, NotFound
 from shopwindow.core.pagination import Page
+from shopwindow.interests import queries as interests_q
+from shopwindow.interests import serving as interest_serving
 from shopwindow.media import actions as media
 from shopwindow.social import actions as social
 from shopwindow.social import queries as social_q
@@ -52,6 +54,10 @@ def home(request: Request, session: DbSession, auth: OptionalAuth,
                     cards=build_cards(session, posts, None),
                     older=older_link(request, [p.id for p in posts], PAGE_SIZE))
     posts = timelines.home(session, me.id, pg)
+    if interests_q.ranked_home_enabled(session, me.id):
+        # Opt-in ranking within each page; pages still step back in time (docs/interests.md).
+        posts = interest_serving.rank_posts(
+            posts, interest_serving.interest_by_author(session, me.id))
     return page(request, session, "feed.html", kind="home",
                 cards=build_cards(session, posts, me.id),
                 older=older_link(request, [p.id for p in posts], PAGE_SIZE),
