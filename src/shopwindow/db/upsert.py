@@ -25,3 +25,19 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> i
         first = next(iter(table.primary_key.columns))
         total += len(session.execute(stmt.returning(first)).all())
     return total
+
+
+def insert_ignore_returning(session: Session, table: Any, rows: list[dict[str, Any]],
+                            *columns: Any) -> list[Any]:
+    """Like `insert_ignore`, returning `columns` of the rows actually inserted (a row that
+    hit a unique key, e.g. one inserted by a concurrent transaction, is not returned).
+
+    Executed as one executemany: SQLAlchemy batches it into multi-row INSERTs
+    ("insertmanyvalues") from one cached compiled statement, whatever the row count.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = ins.on_conflict_do_nothing().returning(*columns)
+    return list(session.connection().execute(stmt, rows).all())

@@ -7,11 +7,12 @@ never updated or deleted; corrections are reversing entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from shopwindow.core.clock import as_utc, utcnow
 from shopwindow.core.errors import Conflict, Invalid, NotFound, RuleViolation
 from shopwindow.core.ids import new_id
 from shopwindow.core.money import Money
-from shopwindow.db.upsert import insert_ignore
+from shopwindow.db.upsert import insert_ignore, insert_ignore_returning
 from shopwindow.ledger import queries, rules
 from shopwindow.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 from shopwindow.ledger.rules import AccountRef, Posting
@@ -305,3 +306,222 @@ def record_payout(
         (rules.creator_available(creator_id), Money(amount_minor, currency)),
         (rules.creator_paid_out(creator_id), Money(-amount_minor, currency)),
     ], ref_type=ref_type, ref_id=ref_id or key, memo=memo)
+
+
+# ------------------------------------------------------------------ set-based bookings
+# Postback ingestion books the commissions of many orders in one transaction: the same
+# entries and keys as the one-at-a-time actions above, in a handful of statements.
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """One journal entry to post with `post_entries`."""
+
+    kind: str
+    idempotency_key: str
+    postings: Sequence[Posting]
+    ref_type: str = ""
+    ref_id: str = ""
+    memo: str = ""
+    booking_entry_id: int | None = None
+    settle_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionBooking:
+    """Arguments of one `book_commission` call."""
+
+    key: str
+    partner_id: int
+    creator_id: int
+    currency: str
+    commission_minor: int
+    take_rate_bps: int
+    ref_type: str = ""
+    ref_id: str = ""
+    settle_after: datetime | None = None
+    memo: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionReversal:
+    """Arguments of one `reverse_commission` call (booking given by its key)."""
+
+    key: str
+    booking_key: str
+    amount_minor: int
+    memo: str = "refund"
+
+
+def _account_ids_bulk(
+    session: Session, keys: set[tuple[AccountRef, str]]
+) -> dict[tuple[AccountRef, str], int]:
+    now = utcnow()
+    ordered = sorted(keys)
+    insert_ignore_returning(session, LedgerAccount.__table__, [
+        {"id": new_id(), "kind": r.kind, "owner_type": r.owner_type, "owner_id": r.owner_id,
+         "currency": cur, "created_at": now} for r, cur in ordered], LedgerAccount.id)
+    cols = (LedgerAccount.kind, LedgerAccount.owner_type, LedgerAccount.owner_id,
+            LedgerAccount.currency)
+    rows = session.execute(select(LedgerAccount.id, *cols).where(tuple_(*cols).in_(
+        [(r.kind, r.owner_type, r.owner_id, cur) for r, cur in ordered])))
+    return {(AccountRef(k, t, int(o)), c): int(i) for i, k, t, o, c in rows}
+
+
+def _existing_ids(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    if not keys:
+        return {}
+    return {k: (int(i), kind) for k, i, kind in session.execute(
+        select(LedgerEntry.idempotency_key, LedgerEntry.id, LedgerEntry.kind)
+        .where(LedgerEntry.idempotency_key.in_(list(keys))))}
+
+
+def post_entries(session: Session, specs: Sequence[EntrySpec]) -> dict[str, int]:
+    """Post many balanced entries, each once per idempotency key; returns key → entry id.
+
+    Keys already booked (earlier, by a concurrent transaction, or twice in `specs`) map to
+    the entry booked first and post nothing, exactly as `post_entry`. Emits
+    ledger.entry_posted for every entry actually posted.
+    """
+    legs: dict[str, list[Posting]] = {}
+    todo: list[EntrySpec] = []
+    for spec in specs:
+        if spec.kind not in rules.ENTRY_KINDS:
+            raise Invalid(f"unknown entry kind {spec.kind!r}", field="kind", rule="known_kind")
+        if not spec.idempotency_key or len(spec.idempotency_key) > 200:
+            raise Invalid("idempotency key must be 1-200 characters", field="idempotency_key",
+                          rule="length")
+        if spec.idempotency_key not in legs:
+            legs[spec.idempotency_key] = rules.validate_postings(spec.postings)
+            todo.append(spec)
+    found = _existing_ids(session, list(legs))
+    for key, (_id, kind) in found.items():
+        wanted = next(s.kind for s in todo if s.idempotency_key == key)
+        if kind != wanted:
+            raise Conflict(f"idempotency key {key!r} was used for a {kind} entry",
+                           field="idempotency_key", rule="same_kind")
+    out = {k: v[0] for k, v in found.items()}
+    todo = [s for s in todo if s.idempotency_key not in found]
+    if not todo:
+        return out
+    accounts = _account_ids_bulk(session, {(ref, m.currency) for s in todo
+                                           for ref, m in legs[s.idempotency_key]})
+    now = utcnow()
+    rows = []
+    for s in todo:
+        eid = new_id()
+        rows.append({
+            "id": eid, "kind": s.kind, "idempotency_key": s.idempotency_key,
+            "ref_type": s.ref_type[:40], "ref_id": str(s.ref_id)[:200], "memo": s.memo[:500],
+            "reverses_entry_id": None,
+            "booking_entry_id": eid if s.kind == "commission_booked" else s.booking_entry_id,
+            "settle_after": as_utc(s.settle_after) if s.settle_after else None,
+            "created_at": now})
+    # Sorted by key so concurrent transactions meet on the unique index in the same order.
+    rows.sort(key=lambda r: str(r["idempotency_key"]))
+    posted = {str(k): int(i) for i, k in insert_ignore_returning(
+        session, LedgerEntry.__table__, rows, LedgerEntry.id, LedgerEntry.idempotency_key)}
+    lost = [s.idempotency_key for s in todo if s.idempotency_key not in posted]
+    out.update({k: v[0] for k, v in _existing_ids(session, lost).items()})
+    by_key = {r["idempotency_key"]: r for r in rows}
+    postings = [{"id": new_id(), "entry_id": eid, "account_id": accounts[(ref, m.currency)],
+                 "amount": m.amount, "currency": m.currency}
+                for key, eid in posted.items() for ref, m in legs[key]]
+    if postings:
+        session.execute(insert(LedgerPosting), postings)
+    for key, eid in posted.items():
+        row = by_key[key]
+        emit(session, "ledger.entry_posted", entry_id=eid, kind=row["kind"],
+             idempotency_key=key, ref_type=row["ref_type"], ref_id=row["ref_id"],
+             reverses_entry_id=None, booking_entry_id=row["booking_entry_id"],
+             postings=[{"kind": ref.kind, "owner_type": ref.owner_type,
+                        "owner_id": ref.owner_id, "amount": m.amount, "currency": m.currency}
+                       for ref, m in legs[key]])
+    out.update(posted)
+    return out
+
+
+def book_commissions(session: Session, bookings: Sequence[CommissionBooking]) -> dict[str, int]:
+    """`book_commission` for many bookings at once; returns key → booking entry id."""
+    specs = []
+    for b in bookings:
+        if b.commission_minor == 0:
+            raise Invalid("commission must be positive", field="commission_minor",
+                          rule="positive")
+        creator, platform = rules.split_commission(b.commission_minor, b.take_rate_bps)
+        postings: list[Posting] = [(rules.partner_receivable(b.partner_id),
+                                    Money(b.commission_minor, b.currency))]
+        if creator:
+            postings.append((rules.creator_pending(b.creator_id), Money(-creator, b.currency)))
+        if platform:
+            postings.append((rules.platform_revenue_pending(), Money(-platform, b.currency)))
+        specs.append(EntrySpec("commission_booked", b.key, postings, ref_type=b.ref_type,
+                               ref_id=b.ref_id, memo=b.memo, settle_after=b.settle_after))
+    return post_entries(session, specs)
+
+
+def _reversal_postings(state: queries.BookingState, amount: int) -> list[Posting]:
+    creator, platform = rules.split_reversal(amount, state.outstanding,
+                                             state.platform_outstanding)
+    cur = state.currency
+    postings: list[Posting] = [(rules.partner_receivable(state.partner_id), Money(-amount, cur))]
+    plan: list[tuple[int, AccountRef]] = []
+    if creator and state.creator_id is not None:
+        from_pending = min(creator, max(state.creator_pending, 0))
+        plan += [(from_pending, rules.creator_pending(state.creator_id)),
+                 (creator - from_pending, rules.creator_available(state.creator_id))]
+    if platform:
+        from_pending = min(platform, max(state.platform_pending, 0))
+        plan += [(from_pending, rules.platform_revenue_pending()),
+                 (platform - from_pending, rules.platform_revenue())]
+    return postings + [(ref, Money(n, cur)) for n, ref in plan if n]
+
+
+def _after(state: queries.BookingState, postings: list[Posting]) -> queries.BookingState:
+    delta: dict[str, int] = {}
+    for ref, m in postings:
+        delta[ref.kind] = delta.get(ref.kind, 0) + rules.natural(ref.kind, m.amount)
+    return replace(
+        state, outstanding=state.outstanding + delta.get("partner_receivable", 0),
+        creator_pending=state.creator_pending + delta.get("creator_pending", 0),
+        creator_available=state.creator_available + delta.get("creator_available", 0),
+        platform_pending=state.platform_pending + delta.get("platform_revenue_pending", 0),
+        platform_revenue=state.platform_revenue + delta.get("platform_revenue", 0))
+
+
+def reverse_commissions(session: Session,
+                        reversals: Sequence[CommissionReversal]) -> dict[str, int]:
+    """`reverse_commission` (with an amount) for many reversals at once, in the given
+    order (several may hit one booking); returns key → reversal entry id. The bookings are
+    locked and read in one go; keys already booked post nothing."""
+    if not reversals:
+        return {}
+    done = _existing_ids(session, [r.key for r in reversals])
+    for key, (_id, kind) in done.items():
+        if kind != "refund_reversal":
+            raise Conflict(f"idempotency key {key!r} was used for a {kind} entry",
+                           field="idempotency_key", rule="same_kind")
+    todo = [r for r in reversals if r.key not in done]
+    booking_ids = {k: v[0] for k, v in _existing_ids(
+        session, sorted({r.booking_key for r in todo})).items()}
+    states = queries.booking_states(session, list(booking_ids.values()), lock=True)
+    refs = {int(i): (t, r) for i, t, r in session.execute(
+        select(LedgerEntry.id, LedgerEntry.ref_type, LedgerEntry.ref_id)
+        .where(LedgerEntry.id.in_(list(states))))} if states else {}
+    specs = []
+    seen: set[str] = set()
+    for r in todo:
+        if r.key in seen:
+            continue
+        seen.add(r.key)
+        bid = booking_ids.get(r.booking_key)
+        if bid is None or bid not in states:
+            raise NotFound("No such commission booking", field="booking")
+        postings = _reversal_postings(states[bid], r.amount_minor)
+        states[bid] = _after(states[bid], postings)
+        ref_type, ref_id = refs[bid]
+        specs.append(EntrySpec("refund_reversal", r.key, postings, ref_type=ref_type,
+                               ref_id=ref_id, memo=r.memo or "refund", booking_entry_id=bid))
+    out = {k: v[0] for k, v in done.items()}
+    out.update(post_entries(session, specs))
+    return out

@@ -4,19 +4,19 @@ settle commission. See docs/tracking.md."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.clock import as_utc, utcnow
 from shopwindow.core.ids import new_id
 from shopwindow.db.uow import after_commit
-from shopwindow.db.upsert import insert_ignore
+from shopwindow.db.upsert import insert_ignore_returning
 from shopwindow.ledger import actions as ledger
 from shopwindow.outbox import emit
 from shopwindow.outbox.events import DomainEvent, OutboxEvent, handlers_for, publish
@@ -116,8 +116,11 @@ class _BadPayload(Exception):
     pass
 
 
-def _int(v: Any, name: str, *, minimum: int = 0) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+MAX_MINOR = 10**15  # far above any order; keeps amounts inside BIGINT on both databases
+
+
+def _int(v: Any, name: str, *, minimum: int = 0, maximum: int = MAX_MINOR) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= maximum:
         raise _BadPayload(f"bad_{name}")
     return v
 
@@ -190,7 +193,7 @@ def _parse(payload: Any) -> _Snapshot:
             "gtin": _str(ln.get("gtin"), "gtin", 32, required=False) or None,
             "category": cat.strip().lower()[:40] if isinstance(cat, str) else None,
             "title": str(ln.get("title") or "")[:300],
-            "quantity": _int(ln.get("quantity", 1), "quantity"),
+            "quantity": _int(ln.get("quantity", 1), "quantity", maximum=2**31 - 1),
             "amount_minor": amount, "refunded_minor": min(refunded, amount),
         })
     tid = data.get("tracking_id")
@@ -198,7 +201,8 @@ def _parse(payload: Any) -> _Snapshot:
         raise _BadPayload("bad_tracking_id")
     status = _str(data.get("status"), "status", 24)
     return _Snapshot(
-        type=etype, sequence=_int(payload.get("sequence"), "sequence", minimum=1),
+        type=etype, sequence=_int(payload.get("sequence"), "sequence", minimum=1,
+                                  maximum=2**31 - 1),
         order_id=_str(data.get("order_id"), "order_id"), status=status, currency=currency,
         tracking_id=tid or None, total=_int(data.get("total_minor"), "total"),
         refunded=_int(data.get("refunded_total_minor", 0), "refunded_total"),
@@ -213,74 +217,155 @@ def is_duplicate(session: Session, partner_id: int, webhook_id: str) -> bool:
         Postback.partner_id == partner_id, Postback.webhook_id == webhook_id)) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class PostbackIn:
+    """One verified postback waiting to be ingested."""
+
+    partner_id: int
+    webhook_id: str
+    payload: Any
+
+
+DUPLICATE = PostbackResult("duplicate")
+
+
+def _postback_row(item: PostbackIn, now: datetime) -> dict[str, Any]:
+    payload = item.payload
+    row: dict[str, Any] = {
+        "id": new_id(), "partner_id": item.partner_id, "webhook_id": item.webhook_id[:128],
+        "event_type": "", "external_order_id": "", "sequence": 0, "status": "processed",
+        "reason": None,
+        "payload": payload if isinstance(payload, dict) else {"raw": str(payload)[:1000]},
+        "received_at": now}
+    if isinstance(payload, dict):
+        row["event_type"] = str(payload.get("type") or "")[:40]
+        data = payload.get("data")
+        if isinstance(data, dict) and isinstance(data.get("order_id"), str):
+            row["external_order_id"] = data["order_id"][:128]
+        seq = payload.get("sequence")
+        row["sequence"] = seq if isinstance(seq, int) and not isinstance(seq, bool) and \
+            0 <= seq < 2**31 else 0
+    return row
+
+
 def ingest_postback(session: Session, *, partner_id: int, webhook_id: str, payload: Any,
                     take_rate_bps: int, attribution_rule: str = "last_click") -> PostbackResult:
     """Store a verified postback once per (partner, webhook id) and converge the order, its
     attribution and its commission on the newest snapshot. Safe to call concurrently with
     the same postback: exactly one call has an effect, the others answer `duplicate`."""
-    if is_duplicate(session, partner_id, webhook_id):
-        return PostbackResult("duplicate")
-    pb = Postback(id=new_id(), partner_id=partner_id, webhook_id=webhook_id[:128],
-                  event_type="", status="processed",
-                  payload=payload if isinstance(payload, dict) else {"raw": str(payload)[:1000]},
-                  received_at=utcnow())
-    if isinstance(payload, dict):
-        pb.event_type = str(payload.get("type") or "")[:40]
-        data = payload.get("data")
-        if isinstance(data, dict) and isinstance(data.get("order_id"), str):
-            pb.external_order_id = data["order_id"][:128]
-        seq = payload.get("sequence")
-        pb.sequence = seq if isinstance(seq, int) and not isinstance(seq, bool) and \
-            0 <= seq < 2**31 else 0
-    try:
-        # The unique (partner, webhook id) decides between concurrent duplicates; the loser
-        # rolls back only this savepoint.
-        with session.begin_nested():
-            session.add(pb)
-            session.flush()
-    except IntegrityError:
-        return PostbackResult("duplicate")
-    try:
-        snap = _parse(payload)
-    except _BadPayload as exc:
-        pb.status, pb.reason = "rejected", str(exc)
-        emit(session, "tracking.postback_rejected", partner_id=partner_id,
-             postback_id=pb.id, reason=pb.reason)
-        return PostbackResult("rejected", str(exc))
-    order, fresh = _apply(session, partner_id, snap, attribution_rule)
-    if not fresh:
-        pb.status, pb.reason = "stale", "older_sequence"
-    _reconcile(session, order, take_rate_bps)
-    return PostbackResult(pb.status, pb.reason, order.id)
+    return ingest_postbacks(session, [PostbackIn(partner_id, webhook_id, payload)],
+                            take_rate_bps=take_rate_bps, attribution_rule=attribution_rule)[0]
 
 
-def _lock_order(session: Session, partner_id: int, external_id: str) -> Order | None:
-    return session.scalars(select(Order).where(
-        Order.partner_id == partner_id, Order.external_order_id == external_id)
-        .with_for_update()).one_or_none()
+def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate_bps: int,
+                     attribution_rule: str = "last_click") -> list[PostbackResult]:
+    """Ingest a batch of verified postbacks in the session's transaction, set-based.
 
-
-def _apply(session: Session, partner_id: int, snap: _Snapshot,
-           attribution_rule: str) -> tuple[Order, bool]:
-    """Create or update the order from a snapshot; returns (order, snapshot was newest)."""
+    Each postback gets the answer it would get alone, in this order: the unique
+    (partner, webhook id) decides duplicates (also against concurrent transactions of
+    other processes), order rows are created with INSERT … ON CONFLICT DO NOTHING and
+    locked, snapshots are applied in arrival order, and each touched order's ledger is
+    reconciled once, after its newest snapshot of the batch (same keys, same balances).
+    """
     now = utcnow()
-    order = _lock_order(session, partner_id, snap.order_id)
-    if order is None:
-        # INSERT … ON CONFLICT DO NOTHING, then lock: two first events of one order at the
-        # same moment create one row.
-        insert_ignore(session, Order.__table__, [{
-            "id": new_id(), "partner_id": partner_id, "external_order_id": snap.order_id,
-            "tracking_id": snap.tracking_id, "status": snap.status, "currency": snap.currency,
-            "total_minor": 0, "refunded_minor": 0, "attribution": "new",
-            "commission_minor": 0, "reversed_minor": 0, "last_sequence": 0,
-            "created_at": now, "updated_at": now}])
-        order = _lock_order(session, partner_id, snap.order_id)
-        assert order is not None
+    results: list[PostbackResult] = [DUPLICATE] * len(items)
+    rows: dict[int, dict[str, Any]] = {}
+    snaps: dict[int, _Snapshot] = {}
+    keys: set[tuple[int, str]] = set()
+    for i, item in enumerate(items):
+        row = _postback_row(item, now)
+        key = (row["partner_id"], row["webhook_id"])
+        if key in keys:
+            continue
+        keys.add(key)
+        try:
+            snaps[i] = _parse(item.payload)
+        except _BadPayload as exc:
+            row["status"], row["reason"] = "rejected", str(exc)
+        rows[i] = row
+    # Sorted so that concurrent batches meet on the unique index in the same order.
+    stored = {int(r[0]) for r in insert_ignore_returning(
+        session, Postback.__table__,
+        sorted(rows.values(), key=lambda r: (r["partner_id"], r["webhook_id"])), Postback.id)}
+    accepted: list[int] = []
+    for i, row in rows.items():
+        if row["id"] not in stored:
+            continue
+        if row["status"] == "rejected":
+            emit(session, "tracking.postback_rejected", partner_id=row["partner_id"],
+                 postback_id=row["id"], reason=row["reason"])
+            results[i] = PostbackResult("rejected", row["reason"])
+        else:
+            accepted.append(i)
+    if not accepted:
+        return results
+    partners = {pid: partners_q.get_partner(session, pid)
+                for pid in sorted({items[i].partner_id for i in accepted})}
+    firsts: dict[tuple[int, str], _Snapshot] = {}
+    for i in accepted:
+        firsts.setdefault((items[i].partner_id, snaps[i].order_id), snaps[i])
+    orders = _lock_orders(session, firsts, now)
+    lines: dict[int, dict[str, OrderLine]] = {o.id: {} for o in orders.values()}
+    for ln in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(list(lines)))):
+        lines[ln.order_id][ln.line_id] = ln
+    tokens = sorted({s.tracking_id for k, s in firsts.items()
+                     if s.tracking_id and orders[k].attribution == "new"})
+    clicks = {(c.partner_id, c.token): c for c in session.scalars(
+        select(Click).where(Click.token.in_(tokens)))} if tokens else {}
+    touched: dict[int, Order] = {}
+    stale: list[int] = []
+    for i in accepted:
+        snap = snaps[i]
+        pid = items[i].partner_id
+        order = orders[(pid, snap.order_id)]
+        fresh = _apply(session, order, lines[order.id], snap, partners[pid], clicks,
+                       attribution_rule, now)
+        touched[order.id] = order
+        if fresh:
+            results[i] = PostbackResult("processed", None, order.id)
+        else:
+            stale.append(rows[i]["id"])
+            results[i] = PostbackResult("stale", "older_sequence", order.id)
+    if stale:
+        # Core executemany (by primary key): only the stale minority is touched twice.
+        session.connection().execute(
+            update(Postback).where(Postback.id == bindparam("pb_id"))
+            .values(status="stale", reason="older_sequence"), [{"pb_id": x} for x in stale])
+    _reconcile(session, list(touched.values()), lines, partners, take_rate_bps)
+    return results
+
+
+def _lock_orders(session: Session, firsts: dict[tuple[int, str], _Snapshot],
+                 now: datetime) -> dict[tuple[int, str], Order]:
+    """Create missing order rows (INSERT … ON CONFLICT DO NOTHING: two first events of one
+    order at the same moment create one row), then lock them all in id order."""
+    insert_ignore_returning(session, Order.__table__, [{
+        "id": new_id(), "partner_id": pid, "external_order_id": ext,
+        "tracking_id": s.tracking_id, "status": s.status, "currency": s.currency,
+        "total_minor": 0, "refunded_minor": 0, "attribution": "new", "commission_minor": 0,
+        "reversed_minor": 0, "last_sequence": 0, "created_at": now, "updated_at": now}
+        for (pid, ext), s in sorted(firsts.items())], Order.id)
+    by_partner: dict[int, list[str]] = defaultdict(list)
+    for pid, ext in firsts:
+        by_partner[pid].append(ext)
+    out: dict[tuple[int, str], Order] = {}
+    for pid, exts in sorted(by_partner.items()):
+        for o in session.scalars(select(Order).where(
+                Order.partner_id == pid, Order.external_order_id.in_(exts))
+                .order_by(Order.id).with_for_update()):
+            out[(pid, o.external_order_id)] = o
+    return out
+
+
+def _apply(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
+           partner: Any, clicks: dict[tuple[int, str], Click], attribution_rule: str,
+           now: datetime) -> bool:
+    """Update the order from a snapshot; returns whether the snapshot was the newest."""
     fresh = snap.sequence > order.last_sequence
     if order.attribution == "new":
-        _attribute(session, order, snap, attribution_rule)
+        _attribute(session, order, by_line, snap, partner, clicks, attribution_rule)
     if not fresh:
-        return order, False
+        return False
     refunded_before = order.refunded_minor
     status_before = order.status
     order.status, order.currency = snap.status, snap.currency
@@ -289,21 +374,19 @@ def _apply(session: Session, partner_id: int, snap: _Snapshot,
     order.paid_at = snap.paid_at or order.paid_at
     order.cancelled_at = snap.cancelled_at or order.cancelled_at
     order.last_sequence, order.updated_at = snap.sequence, now
-    by_line = {ln.line_id: ln for ln in session.scalars(
-        select(OrderLine).where(OrderLine.order_id == order.id))}
     for data in snap.lines:
         ln = by_line.get(data["line_id"])
         if ln is not None:
             # Only refunds change after the order is placed; never let them shrink.
             ln.refunded_minor = max(ln.refunded_minor, data["refunded_minor"])
     if order.refunded_minor > refunded_before:
-        emit(session, "tracking.order_refunded", order_id=order.id, partner_id=partner_id,
+        emit(session, "tracking.order_refunded", order_id=order.id, partner_id=order.partner_id,
              creator_id=order.creator_id, refunded_minor=order.refunded_minor,
              currency=order.currency)
     if order.status == "cancelled" and status_before != "cancelled":
-        emit(session, "tracking.order_cancelled", order_id=order.id, partner_id=partner_id,
-             creator_id=order.creator_id)
-    return order, True
+        emit(session, "tracking.order_cancelled", order_id=order.id,
+             partner_id=order.partner_id, creator_id=order.creator_id)
+    return True
 
 
 def _click_candidates(session: Session, click: Click, placed_at: datetime,
@@ -316,14 +399,12 @@ def _click_candidates(session: Session, click: Click, placed_at: datetime,
     return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 
-def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule: str) -> None:
+def _attribute(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
+               partner: Any, clicks: dict[tuple[int, str], Click],
+               attribution_rule: str) -> None:
     """Decide once, on the order's first event, whose click it was and what each line earns."""
-    partner = partners_q.get_partner(session, order.partner_id)
     placed_at = snap.placed_at or snap.paid_at or utcnow()
-    click = None
-    if snap.tracking_id:
-        click = session.scalars(select(Click).where(
-            Click.token == snap.tracking_id, Click.partner_id == order.partner_id)).one_or_none()
+    click = clicks.get((order.partner_id, snap.tracking_id)) if snap.tracking_id else None
     if click is not None and click.fan_id is not None and click.flagged_reason is None:
         chosen = rules.pick_click(
             _click_candidates(session, click, placed_at, partner.attribution_window_days),
@@ -332,7 +413,11 @@ def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule
             click = session.get(Click, chosen) or click
     facts = None
     if click is not None:
-        creator = accounts_q.find_account(session, click.creator_id)
+        # Memoised per session: the identity map holds accounts only weakly.
+        known: dict[int, Any] = session.info.setdefault("tracking_creators", {})
+        if click.creator_id not in known:
+            known[click.creator_id] = accounts_q.find_account(session, click.creator_id)
+        creator = known[click.creator_id]
         facts = rules.ClickFacts(click.flagged_reason, as_utc(click.created_at),
                                  creator is None or creator.deleted_at is not None)
     reason = rules.attribution_reason(
@@ -347,8 +432,9 @@ def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule
         order.recommendation_id = click.recommendation_id
     rates = dict(partner.category_rates or {})
     items: dict[str, Any] = dict(click.items or {}) if click is not None else {}
-    lines = []
     for data in snap.lines:
+        if data["line_id"] in by_line:
+            continue
         rec_id: int | None = None
         creator_id: int | None = None
         rate = commission = 0
@@ -359,10 +445,11 @@ def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule
         if reason is None:
             rate = partner_rules.rate_for(data["category"], partner.default_rate_bps, rates)
             commission = rules.line_commission(data["amount_minor"], rate)
-        lines.append({"id": new_id(), "order_id": order.id, **data, "refunded_minor": 0,
-                      "creator_id": creator_id, "recommendation_id": rec_id, "rate_bps": rate,
-                      "commission_minor": commission, "reversed_minor": 0})
-    insert_ignore(session, OrderLine.__table__, lines)
+        ln = OrderLine(id=new_id(), order_id=order.id, **{**data, "refunded_minor": 0},
+                       creator_id=creator_id, recommendation_id=rec_id, rate_bps=rate,
+                       commission_minor=commission, reversed_minor=0)
+        session.add(ln)
+        by_line[ln.line_id] = ln
     emit(session, "tracking.order_recorded", order_id=order.id, partner_id=order.partner_id,
          external_order_id=order.external_order_id, click_id=order.click_id,
          creator_id=order.creator_id, recommendation_id=order.recommendation_id,
@@ -371,59 +458,73 @@ def _attribute(session: Session, order: Order, snap: _Snapshot, attribution_rule
 
 
 def booking_key(order_id: int, creator_id: int) -> str:
+    """The ledger idempotency key of an order's commission booking for one creator."""
     return f"trk:com:{order_id}:{creator_id}"
 
 
-def _reconcile(session: Session, order: Order, take_rate_bps: int) -> None:
-    """Make the ledger match the order: commission booked once paid, reversed as far as
-    cumulative refunds (or a cancellation) require. Idempotent by construction."""
-    if order.attribution != "attributed" or order.paid_at is None:
-        return
-    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
-                                 .order_by(OrderLine.line_id)))
-    per_creator: dict[int, int] = defaultdict(int)
-    for ln in lines:
-        if ln.creator_id is not None and ln.commission_minor > 0:
-            per_creator[ln.creator_id] += ln.commission_minor
-    if not per_creator:
-        return
-    partner = partners_q.get_partner(session, order.partner_id)
-    settle_after = as_utc(order.paid_at) + timedelta(days=partner.return_window_days)
-    if order.commission_minor == 0:
-        for creator_id, amount in sorted(per_creator.items()):
-            entry = ledger.book_commission(
-                session, key=booking_key(order.id, creator_id), partner_id=order.partner_id,
-                creator_id=creator_id, currency=order.currency, commission_minor=amount,
-                take_rate_bps=take_rate_bps, ref_type="tracking_order", ref_id=str(order.id),
-                settle_after=settle_after, memo=f"order {order.external_order_id}")
-            emit(session, "tracking.commission_booked", order_id=order.id,
-                 partner_id=order.partner_id, creator_id=creator_id, entry_id=entry.id,
-                 commission_minor=amount, currency=order.currency,
-                 settle_after=settle_after.isoformat())
-        order.commission_minor = sum(per_creator.values())
-    cancelled = order.status == "cancelled"
-    delta: dict[int, int] = defaultdict(int)
-    target_total: dict[int, int] = defaultdict(int)
-    for ln in lines:
-        if ln.creator_id is None or ln.commission_minor <= 0:
+def _reconcile(session: Session, orders: list[Order], lines: dict[int, dict[str, OrderLine]],
+               partners: dict[int, Any], take_rate_bps: int) -> None:
+    """Make the ledger match the orders: commission booked once paid, reversed as far as
+    cumulative refunds (or a cancellation) require. Idempotent by construction; all the
+    batch's bookings, then all its reversals, are posted set-based."""
+    bookings: list[ledger.CommissionBooking] = []
+    reversals: list[ledger.CommissionReversal] = []
+    booked: list[tuple[Order, int, int, datetime]] = []
+    reversed_: list[tuple[Order, int, int, bool, str]] = []
+    for order in orders:
+        if order.attribution != "attributed" or order.paid_at is None:
             continue
-        target = rules.reversal_target(ln.commission_minor, ln.refunded_minor,
-                                       ln.amount_minor, cancelled)
-        target_total[ln.creator_id] += target
-        if target > ln.reversed_minor:
-            delta[ln.creator_id] += target - ln.reversed_minor
-            ln.reversed_minor = target
-    for creator_id, amount in sorted(delta.items()):
-        # Keyed by the cumulative amount reversed: a replayed snapshot maps to the same key.
-        key = f"trk:rev:{order.id}:{creator_id}:{target_total[creator_id]}"
-        reversal = ledger.reverse_commission(
-            session, key=key, booking=booking_key(order.id, creator_id), amount_minor=amount,
-            memo="cancellation" if cancelled else "refund")
+        ols = sorted(lines[order.id].values(), key=lambda ln: ln.line_id)
+        per_creator: dict[int, int] = defaultdict(int)
+        for ln in ols:
+            if ln.creator_id is not None and ln.commission_minor > 0:
+                per_creator[ln.creator_id] += ln.commission_minor
+        if not per_creator:
+            continue
+        partner = partners[order.partner_id]
+        settle_after = as_utc(order.paid_at) + timedelta(days=partner.return_window_days)
+        if order.commission_minor == 0:
+            for creator_id, amount in sorted(per_creator.items()):
+                bookings.append(ledger.CommissionBooking(
+                    key=booking_key(order.id, creator_id), partner_id=order.partner_id,
+                    creator_id=creator_id, currency=order.currency, commission_minor=amount,
+                    take_rate_bps=take_rate_bps, ref_type="tracking_order",
+                    ref_id=str(order.id), settle_after=settle_after,
+                    memo=f"order {order.external_order_id}"))
+                booked.append((order, creator_id, amount, settle_after))
+            order.commission_minor = sum(per_creator.values())
+        cancelled = order.status == "cancelled"
+        delta: dict[int, int] = defaultdict(int)
+        target_total: dict[int, int] = defaultdict(int)
+        for ln in ols:
+            if ln.creator_id is None or ln.commission_minor <= 0:
+                continue
+            target = rules.reversal_target(ln.commission_minor, ln.refunded_minor,
+                                           ln.amount_minor, cancelled)
+            target_total[ln.creator_id] += target
+            if target > ln.reversed_minor:
+                delta[ln.creator_id] += target - ln.reversed_minor
+                ln.reversed_minor = target
+        for creator_id, amount in sorted(delta.items()):
+            # Keyed by the cumulative amount reversed: a replayed snapshot maps to the same key.
+            key = f"trk:rev:{order.id}:{creator_id}:{target_total[creator_id]}"
+            reversals.append(ledger.CommissionReversal(
+                key=key, booking_key=booking_key(order.id, creator_id), amount_minor=amount,
+                memo="cancellation" if cancelled else "refund"))
+            reversed_.append((order, creator_id, amount, cancelled, key))
+        order.reversed_minor = sum(ln.reversed_minor for ln in ols)
+    entry_ids = ledger.book_commissions(session, bookings) if bookings else {}
+    for order, creator_id, amount, settle_after in booked:
+        emit(session, "tracking.commission_booked", order_id=order.id,
+             partner_id=order.partner_id, creator_id=creator_id,
+             entry_id=entry_ids[booking_key(order.id, creator_id)], commission_minor=amount,
+             currency=order.currency, settle_after=settle_after.isoformat())
+    reversal_ids = ledger.reverse_commissions(session, reversals) if reversals else {}
+    for order, creator_id, amount, cancelled, key in reversed_:
         emit(session, "tracking.commission_reversed", order_id=order.id,
              partner_id=order.partner_id, creator_id=creator_id,
-             entry_id=reversal.id if reversal else None, amount_minor=amount,
-             currency=order.currency, reason="cancelled" if cancelled else "refunded")
-    order.reversed_minor = sum(ln.reversed_minor for ln in lines)
+             entry_id=reversal_ids.get(key), amount_minor=amount, currency=order.currency,
+             reason="cancelled" if cancelled else "refunded")
 
 
 # ------------------------------------------------------------------ settlement

@@ -136,8 +136,9 @@ class FastPaths:
 
 
 def install(app: FastAPI) -> None:
-    """Mount the hand-off and postback routes (and the click writer) on the app."""
+    """Mount the hand-off and postback routes (click writer, postback ingester) on the app."""
     app.state.click_writer = handoff.ClickWriter(app.state.db)
+    app.state.postback_ingester = postbacks.PostbackIngester(app.state.db, app.state.settings)
     # Also as ordinary routes (documentation, and apps built without the middleware).
     app.add_route("/go/{recommendation_id}", go, methods=["GET", "HEAD"],
                   include_in_schema=False)

@@ -6,15 +6,28 @@ Answers (the simulator's delivery semantics, docs/partner-simulator.md):
 * 401 bad or missing signature, timestamp outside the tolerance (not retried, nothing
   stored); 404 unknown partner; 413 body too large; 422 a verified but malformed event
   (stored as rejected);
-* 503 when the database is busy (the partner retries).
+* 503 when the database is busy or failed (the partner retries).
 A suspended partner's postbacks are still accepted: orders from earlier hand-offs count.
+
+Ingestion is group-committed (`PostbackIngester`): the request verifies the signature
+and timestamp, answers exact replays it has already seen from memory, and hands the
+event to one ingester thread, which ingests every event waiting at that moment in ONE
+transaction (`tracking.actions.ingest_postbacks`, set-based). The answer is sent only
+after that transaction committed: an acknowledged postback survives a crash. See
+docs/tracking.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import queue
 import threading
+import time
+import weakref
+from collections import OrderedDict
+from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -27,12 +40,19 @@ from shopwindow.core.clock import utcnow
 from shopwindow.core.errors import NotFound
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
+from shopwindow.outbox import DomainEvent, subscribe_live
 from shopwindow.partners import queries as partners_q
 from shopwindow.tracking import actions, rules
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 PROBLEM = "application/problem+json"
+MAX_BATCH = 256
+SEEN_MAX = 200_000
+PARTNER_TTL = 5.0
+
+_Key = tuple[int, str]
+_Job = tuple[actions.PostbackIn, Future[actions.PostbackResult]]
 
 
 def _problem(request: Request, status: int, code: str, title: str, detail: str) -> Response:
@@ -41,45 +61,164 @@ def _problem(request: Request, status: int, code: str, title: str, detail: str) 
                          "code": code}, status_code=status, media_type=PROBLEM)
 
 
-def _partner(db: Database, slug: str) -> tuple[int, str] | None:
-    with db.read_sessions() as s:
+class PostbackIngester:
+    """Group commit for postbacks: one transaction for every event waiting right now.
+
+    `submit(item)` returns (future, copy): the future resolves with the item's
+    `PostbackResult` once the batch holding it has committed. `copy` is True when the same
+    (partner, webhook id) is already in flight: the caller shares that future and answers
+    `duplicate`. Webhook ids committed by this process are remembered (bounded) so exact
+    replays are answered without touching the database; anything else is decided by the
+    database's unique keys, so idempotency also holds across processes.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._inflight: dict[_Key, Future[actions.PostbackResult]] = {}
+        self._seen: OrderedDict[_Key, None] = OrderedDict()
+        self._partners: dict[str, tuple[int, str, float]] = {}
+        self.batches = 0
+        self.events = 0
+        _ingesters.add(self)
+
+    # ---------------------------------------------------------------- partner secrets
+
+    def partner(self, slug: str, *, fresh: bool = False) -> tuple[int, str] | None:
+        """(partner id, postback secret) by slug, cached PARTNER_TTL seconds (blocking)."""
+        hit = self._partners.get(slug)
+        if hit is not None and not fresh and hit[2] > time.monotonic():
+            return hit[0], hit[1]
+        with self.db.read_sessions() as s:
+            try:
+                p = partners_q.get_by_slug(s, slug)
+            except NotFound:
+                self._partners.pop(slug, None)
+                return None
+            found = int(p.id), p.postback_secret
+        if len(self._partners) > 10_000:
+            self._partners.clear()
+        self._partners[slug] = (*found, time.monotonic() + PARTNER_TTL)
+        return found
+
+    def cached_partner(self, slug: str) -> tuple[int, str] | None:
+        """The cached (id, secret) if still fresh, without touching the database."""
+        hit = self._partners.get(slug)
+        return (hit[0], hit[1]) if hit is not None and hit[2] > time.monotonic() else None
+
+    def forget_partners(self) -> None:
+        self._partners.clear()
+
+    # ---------------------------------------------------------------- ingestion
+
+    def seen(self, partner_id: int, webhook_id: str) -> bool:
+        """True if this process committed this webhook id already (an exact replay)."""
+        return (partner_id, webhook_id[:128]) in self._seen
+
+    def submit(self, item: actions.PostbackIn) -> tuple[Future[actions.PostbackResult], bool]:
+        key = (item.partner_id, item.webhook_id[:128])
+        with self._lock:
+            fut = self._inflight.get(key)
+            if fut is not None:
+                return fut, True
+            fut = Future()
+            self._inflight[key] = fut
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="postback-ingester",
+                                                daemon=True)
+                self._thread.start()
+        self._q.put((item, fut))
+        return fut, False
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            job = self._q.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._ingest(batch)
+            if stop:
+                return
+
+    def _ingest(self, batch: list[_Job]) -> None:
         try:
-            p = partners_q.get_by_slug(s, slug)
-        except NotFound:
-            return None
-        return int(p.id), p.postback_secret
+            with unit_of_work(self.db) as s:
+                results = actions.ingest_postbacks(
+                    s, [item for item, _ in batch],
+                    take_rate_bps=self.settings.platform_take_rate_bps,
+                    attribution_rule=self.settings.attribution_rule)
+        except Exception as exc:
+            if len(batch) > 1:
+                # One poisonous event (or a deadlock between processes) must not fail the
+                # others: ingest each alone, each in its own transaction.
+                log.warning("postback batch of %d failed (%s); retrying one by one",
+                            len(batch), type(exc).__name__)
+                for job in batch:
+                    self._ingest([job])
+                return
+            log.exception("postback ingestion failed")
+            self._finish(batch, None, exc)
+            return
+        self.batches += 1
+        self.events += len(batch)
+        self._finish(batch, results, None)
+
+    def _finish(self, batch: list[_Job], results: list[actions.PostbackResult] | None,
+                exc: BaseException | None) -> None:
+        with self._lock:
+            for item, _ in batch:
+                key = (item.partner_id, item.webhook_id[:128])
+                self._inflight.pop(key, None)
+                if results is not None:
+                    self._seen[key] = None
+            while len(self._seen) > SEEN_MAX:
+                self._seen.popitem(last=False)
+        for n, (_, fut) in enumerate(batch):
+            if results is not None:
+                fut.set_result(results[n])
+            else:
+                fut.set_exception(exc or RuntimeError("postback ingestion failed"))
 
 
-def _duplicate(db: Database, partner_id: int, webhook_id: str) -> bool:
-    with db.read_sessions() as s:
-        return actions.is_duplicate(s, partner_id, webhook_id)
+_ingesters: weakref.WeakSet[PostbackIngester] = weakref.WeakSet()
 
 
-_sqlite_writer = threading.Lock()
+def _partner_changed(_ev: DomainEvent) -> None:
+    for ing in list(_ingesters):
+        ing.forget_partners()
 
 
-def _ingest(db: Database, settings: Settings, partner_id: int, webhook_id: str,
-            payload: Any) -> actions.PostbackResult:
-    if db.is_sqlite:
-        # SQLite has one writer: queueing here is far cheaper than 32 threads polling in
-        # its busy handler (which sleeps in growing steps: seconds of tail latency).
-        with _sqlite_writer:
-            return _ingest_tx(db, settings, partner_id, webhook_id, payload)
-    return _ingest_tx(db, settings, partner_id, webhook_id, payload)
+for _etype in ("partner.secret_rotated", "partner.updated", "partner.registered"):
+    subscribe_live(_etype, _partner_changed)
 
 
-def _ingest_tx(db: Database, settings: Settings, partner_id: int, webhook_id: str,
-               payload: Any) -> actions.PostbackResult:
-    with unit_of_work(db) as s:
-        return actions.ingest_postback(
-            s, partner_id=partner_id, webhook_id=webhook_id, payload=payload,
-            take_rate_bps=settings.platform_take_rate_bps,
-            attribution_rule=settings.attribution_rule)
+def _verify(settings: Settings, secret: str, request: Request, body: bytes) -> str:
+    return rules.verify_signature(secret, request.headers, body, utcnow(),
+                                  settings.postback_tolerance_seconds)
 
 
 async def receive(request: Request) -> Response:
-    """Verify, deduplicate and ingest one partner postback."""
-    db: Database = request.app.state.db
+    """Verify, deduplicate and ingest one partner postback (acknowledged after commit)."""
+    ingester: PostbackIngester = request.app.state.postback_ingester
     settings: Settings = request.app.state.settings
     slug = request.path_params["slug"]
     length = request.headers.get("content-length", "")
@@ -88,29 +227,44 @@ async def receive(request: Request) -> Response:
     body = await request.body()
     if len(body) > MAX_BODY:
         return _problem(request, 413, "too_large", "Payload too large", "Body too large")
-    found = await run_in_threadpool(_partner, db, slug)
+    found = ingester.cached_partner(slug)
+    cached = found is not None
+    if found is None:
+        found = await run_in_threadpool(ingester.partner, slug)
     if found is None:
         return _problem(request, 404, "not_found", "Not found", "Unknown partner")
-    partner_id, secret = found
     try:
-        webhook_id = rules.verify_signature(secret, request.headers, body, utcnow(),
-                                            settings.postback_tolerance_seconds)
+        try:
+            webhook_id = _verify(settings, found[1], request, body)
+        except rules.SignatureError as exc:
+            if not cached or exc.reason != "bad_signature":
+                raise
+            # The secret may have been rotated by another process: check the stored one.
+            found = await run_in_threadpool(lambda: ingester.partner(slug, fresh=True))
+            if found is None:
+                return _problem(request, 404, "not_found", "Not found", "Unknown partner")
+            webhook_id = _verify(settings, found[1], request, body)
     except rules.SignatureError as exc:
         log.info("postback for %s refused: %s", slug, exc.reason)
         return _problem(request, 401, "unauthorized", "Signature verification failed",
                         exc.reason)
+    partner_id = found[0]
+    if ingester.seen(partner_id, webhook_id):
+        return JSONResponse({"status": "duplicate"})
     try:
-        payload = json.loads(body)
+        payload: Any = json.loads(body)
     except ValueError:
         payload = {"raw": body[:1000].decode("utf-8", "replace")}
+    fut, copy = ingester.submit(actions.PostbackIn(partner_id, webhook_id, payload))
     try:
-        # Replays are the common case of duplicates: answered from a read, no write lock.
-        if await run_in_threadpool(_duplicate, db, partner_id, webhook_id):
-            return JSONResponse({"status": "duplicate"})
-        result = await run_in_threadpool(_ingest, db, settings, partner_id, webhook_id, payload)
+        result = await asyncio.wrap_future(fut)
     except OperationalError:
         log.warning("database busy while ingesting a postback for %s", slug)
         return _problem(request, 503, "unavailable", "Service busy", "Retry shortly")
+    except Exception:
+        return _problem(request, 503, "unavailable", "Ingestion failed", "Retry shortly")
+    if copy:
+        return JSONResponse({"status": "duplicate"})
     if result.status == "rejected":
         return _problem(request, 422, "invalid", "Invalid postback", result.reason or "")
     return JSONResponse({"status": result.status, "reason": result.reason,
