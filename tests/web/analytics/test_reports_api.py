@@ -257,3 +257,43 @@ def test_report_pages_access_and_inline_errors(new_client: Any, world: dict[str,
     assert "账号报表" in html and "数据报表" in html
     assert field_error(html, "r-grain") == "粒度必须是分钟、小时或天"
     assert new_client().get("/reports", follow_redirects=False).status_code == 303
+
+
+def test_platform_report_tops_by_hand(client: Any, uow: Any, world: dict[str, Any],
+                                      partner_id: int) -> None:  # noqa: F811
+    h = day0() + timedelta(hours=30)
+    ada, bea, prod = world["ada"], world["bea"], world["product"]
+    rollups(uow, [
+        ("h", h, "platform", 0, "clicks", 14), ("h", h, "platform", 0, "orders", 2),
+        ("h", h, "platform", 0, "gmv", 14000, "all", "", "CNY"),
+        ("h", h, "partner", partner_id, "clicks", 5), ("h", h, "partner", 777, "clicks", 9),
+        ("h", h, "partner", partner_id, "orders", 2),
+        ("h", h, "creator", ada, "gmv", 5000, "all", "", "CNY"),
+        ("h", h, "creator", bea, "gmv", 9000, "all", "", "CNY"),
+        ("h", h, "creator", ada, "clicks", 10), ("h", h, "creator", bea, "clicks", 4),
+        ("h", h, "product", prod, "clicks", 14),
+        ("h", h, "product", prod, "gmv", 14000, "all", "", "CNY"),
+        # outside the window: not counted anywhere
+        ("h", h - timedelta(days=5), "creator", ada, "gmv", 10**6, "all", "", "CNY"),
+    ])
+    q = {"from": day0().date().isoformat(), "to": (day0() + timedelta(days=3)).date().isoformat(),
+         "tz": "UTC"}
+    j = client.get(f"{API}/platform", params=q, headers=auth(world, "ops")).json()
+    assert j["totals"]["counts"]["clicks"] == 14
+    assert j["totals"]["money"]["gmv"][0]["amount_minor"] == 14000
+    assert j["derived"]["conversion_rate"]["formatted"] == "14.29%"  # 2 / 14
+    top = j["top"]
+    assert [(t["id"], t["name"], t["counts"]["clicks"]) for t in top["partners"]] == \
+        [("777", "#777", 9), (str(partner_id), "Test Mall", 5)]
+    assert [t["name"] for t in top["creators_by_gmv"]] == ["@bea", "@ada"]
+    assert top["creators_by_gmv"][0]["money"]["gmv"][0]["amount_minor"] == 9000
+    assert [t["name"] for t in top["creators_by_clicks"]] == ["@ada", "@bea"]
+    assert [t["id"] for t in top["products_by_gmv"]] == [str(prod)]
+    # the operator may read any account's report; the top list CSV carries the names
+    j = client.get(f"{API}/accounts/{bea}", params=q, headers=auth(world, "ops")).json()
+    assert j["totals"]["money"]["gmv"][0]["amount_minor"] == 9000
+    r = client.get(f"{API}/platform.csv", params={**q, "table": "top"},
+                   headers=auth(world, "ops"))
+    rows = list(csv.reader(io.StringIO(r.text)))
+    # "@…" would start a formula in some spreadsheets: neutralised like "=…"
+    assert ["creators_by_gmv", "creator", str(bea), "'@bea"] in [x[:4] for x in rows]

@@ -72,7 +72,7 @@ def test_stream_delivers_updates_only_for_the_viewers_entities(
             assert resp.status_code == 200
             assert resp.headers["content-type"].startswith("text/event-stream")
             threading.Thread(target=_reader, args=(resp, out), daemon=True).start()
-            kind, data = _next(out, {"ready"}, 5)
+            _, data = _next(out, {"ready"}, 5)
             assert data == {"keys": [f"creator:{ada}"]}
             # someone else's event: heartbeats, no update
             analytics.ingest(db, [EventIn(type="click", object_type="account", creator_id=bea)])
@@ -84,7 +84,7 @@ def test_stream_delivers_updates_only_for_the_viewers_entities(
             analytics.ingest(db, [EventIn(type="click", object_type="post", object_id=post,
                                           creator_id=ada, post_id=post)])
             aggregator.drain(db)
-            kind, data = _next(out, {"update"}, 3)
+            _, data = _next(out, {"update"}, 3)
             assert f"creator:{ada}" in data["keys"] and f"creator:{bea}" not in data["keys"]
             assert time.monotonic() - t0 < 2.0
             assert len(live._listeners) == before + 1
