@@ -54,6 +54,7 @@ class RawQuery:
     breakdown: str | None = None
     format: str | None = None
     table: str | None = None
+    top: str | None = None
 
 
 def report_query(
@@ -70,11 +71,13 @@ def report_query(
     breakdown: Annotated[str | None, Query(description="surface | follower | vertical | "
                                            "region | device | lang")] = None,
     format: Annotated[str | None, Query(description="json (default) | csv")] = None,
+    top: Annotated[str | None, Query(description="1 (default): include top lists; 0: skip "
+                                     "them (live refreshes)")] = None,
     table: Annotated[str | None, Query(description="CSV table: series (default) | "
                                        "breakdown | top")] = None,
 ) -> RawQuery:
     """Dependency: the raw report query."""
-    return RawQuery(from_, to, range, grain, tz, breakdown, format, table)
+    return RawQuery(from_, to, range, grain, tz, breakdown, format, table, top)
 
 
 RQ = Annotated[RawQuery, Depends(report_query)]
@@ -88,6 +91,7 @@ class Params:
     breakdown: str | None
     csv: bool
     table: str
+    tops: bool = True
 
 
 def cookie_zone(request: Request) -> ZoneInfo:
@@ -122,7 +126,10 @@ def parse_params(request: Request, q: RawQuery, *, csv_suffix: bool = False) -> 
     if t == "breakdown" and q.breakdown is None:
         raise Invalid("table=breakdown needs a breakdown dimension", field="breakdown",
                       rule="required")
-    return Params(window, q.breakdown, f == "csv", t)
+    if q.top not in (None, "0", "1"):
+        raise Invalid("top must be 0 or 1", field="top", rule="one_of")
+    tops = t == "top" if f == "csv" else q.top != "0"
+    return Params(window, q.breakdown, f == "csv", t, tops)
 
 
 def object_id(raw: str, field: str = "id") -> tuple[int, bool]:
@@ -156,7 +163,7 @@ def resolve_scope(session: Session, viewer: Any, spec: str) -> reports.Scope:
 def respond(request: Request, session: Session, scope: reports.Scope, p: Params) -> Any:
     """Build the report; JSON, or CSV as an attachment."""
     rep = reports.build(session, scope, p.window, breakdown_dim=p.breakdown,
-                        with_tops=not p.csv or p.table == "top")
+                        with_tops=p.tops)
     if not p.csv:
         return report_read(rep, request_locale(request))
     buf = io.StringIO()

@@ -64,7 +64,8 @@ def _render(request: Request, session: Session, spec: str, api_path: str) -> Res
     return page(
         request, session, "analytics/report.html", status=status, nav="reports",
         rep=rep, data=data, raw=raw, errors=errors, link=link,
-        api_url=api_path + "?" + urlencode(query),
+        # Live refreshes redraw figures and charts, not the top lists: skip computing them.
+        api_url=api_path + "?" + urlencode({**query, "top": "0"}),
         csv_url=api_path + ".csv?" + urlencode(query),
         csv_top_url=api_path + ".csv?" + urlencode({**query, "table": "top"}),
         csv_breakdown_url=(api_path + ".csv?" + urlencode({**query, "table": "breakdown"})

@@ -138,6 +138,9 @@ def test_event_at_20_utc_is_next_local_day_through_the_pipeline(client: Any, db:
     assert j["totals"]["counts"]["clicks"] == 1
     j = client.get(f"{API}/me", params=q, headers=auth(world, "ada")).json()
     assert [t["id"] for t in j["top"]["recommendations"]] == [str(world["rec"])]
+    # live refreshes skip the top lists
+    assert client.get(f"{API}/me", params={**q, "top": "0"},
+                      headers=auth(world, "ada")).json()["top"] == {}
     # a creator's product report sums only their recommendations of it
     j = client.get(f"{API}/products/{world['product']}", params=q,
                    headers=auth(world, "ada")).json()
@@ -182,6 +185,7 @@ BAD = [
     ({"grain": "minute", "range": "7d"}, "grain", "minute_horizon"),
     ({"grain": "hour", "range": "90d"}, "grain", "max_span:hour"),
     ({"table": "breakdown"}, "breakdown", "required"),
+    ({"top": "yes"}, "top", "one_of"),
 ]
 
 
