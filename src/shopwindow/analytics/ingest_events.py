@@ -139,6 +139,7 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
         cred = ingest.resolve(session, [("recommendation", rec_id)]).get(
             ("recommendation", rec_id))
     fan: int | None = None
+    product: int | None = cred.product_id if cred else None
     surface, device, promo = "other", "unknown", None
     if p.get("click_id"):
         try:
@@ -150,10 +151,11 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
             surface = click.surface if click.surface in rules.SURFACES else "other"
             device = rules.device_class(click.user_agent)
             promo = click.promotion_id
+            product = product or click.product_id
     return [EventIn(
         type="order", object_type="order", object_id=int(p["order_id"]), actor_id=fan,
         creator_id=creator, recommendation_id=rec_id,
-        post_id=cred.post_id if cred else None, product_id=cred.product_id if cred else None,
+        post_id=cred.post_id if cred else None, product_id=product,
         partner_id=int(p["partner_id"]), promotion_id=promo, surface=surface,
         device=device if device != "bot" else "unknown",
         vertical=ingest.vertical_for(session, creator),

@@ -1,0 +1,107 @@
+"""Server-side events: committed domain events become analytics events once (redelivery
+is idempotent), credited to the right entities, with bots' clicks left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from shopwindow.analytics import aggregator, queries
+from shopwindow.analytics.models import Event
+from shopwindow.db.engine import Database
+from shopwindow.jobs import runtime
+from shopwindow.outbox import emit
+from shopwindow.outbox.events import OutboxEvent
+from shopwindow.social import actions as social
+from shopwindow.tracking import actions as tracking
+from tests.helpers import make_account
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
+
+
+def _events(db: Database, etype: str) -> list[Event]:
+    with db.read_sessions() as s:
+        return list(s.scalars(select(Event).where(Event.type == etype).order_by(Event.id)))
+
+
+def test_social_events_are_recorded_once(db: Database, uow: Any) -> None:
+    creator = make_account(uow, "maker", role="creator")
+    fan = make_account(uow, "fan1")
+    stranger = make_account(uow, "other")
+    with uow() as s:
+        post = social.create_post(s, creator, text="hello").id
+    with uow() as s:
+        social.follow(s, fan, creator)
+    with uow() as s:
+        social.favourite(s, fan, post)
+        social.favourite(s, stranger, post)
+        social.bookmark(s, fan, post)
+        social.create_post(s, fan, text="@maker agreed", in_reply_to_id=post)
+        social.reblog(s, stranger, post)
+    with uow() as s:
+        social.unfollow(s, fan, creator)
+    # Redelivery (the sweeper, a retried job) must not count twice.
+    with db.read_sessions() as s:
+        liked = s.scalars(select(OutboxEvent.id).where(OutboxEvent.type == "social.liked")
+                          ).first()
+    assert liked is not None
+    runtime._run_handler("analytics.social.liked", liked)
+    aggregator.drain(db)
+    with db.read_sessions() as s:
+        total = queries.rollup_total
+        assert total(s, "creator", creator, "follows") == 1
+        assert total(s, "creator", creator, "unfollows") == 1
+        assert total(s, "post", post, "likes") == 2
+        assert total(s, "post", post, "likes", dim="follower", dim_value="yes") == 1
+        assert total(s, "post", post, "likes", dim="follower", dim_value="no") == 1
+        assert total(s, "post", post, "bookmarks") == 1
+        assert total(s, "post", post, "replies") == 1
+        assert total(s, "post", post, "reposts") == 1
+        assert total(s, "platform", 0, "likes") == 2
+    likes = _events(db, "like")
+    assert sorted(e.actor_id for e in likes) == sorted([fan, stranger])
+    assert {e.creator_id for e in likes} == {creator}
+
+
+def test_clicks_orders_refunds_and_commission(db: Database, uow: Any) -> None:
+    creator = make_account(uow, "maker", role="creator")
+    fan = make_account(uow, "fan1")
+    rec, product, partner = 501, 601, 701
+    item = tracking.ClickItem("sku-1", rec, creator, product)
+    with uow() as s:
+        click = tracking.record_click(s, items=[item], partner_id=partner, surface="showcase",
+                                      fan_id=fan, promotion_id=None, user_agent=PHONE,
+                                      ip_hash="x", method="GET")
+        tracking.record_click(s, items=[item], partner_id=partner, surface="showcase",
+                              fan_id=None, promotion_id=None, user_agent="Googlebot/2.1",
+                              ip_hash="y", method="GET")
+    # Tracking's own events, with the payloads tracking.actions emits.
+    with uow() as s:
+        emit(s, "tracking.order_recorded", order_id=9001, partner_id=partner,
+             external_order_id="A-1", click_id=click.id, creator_id=creator,
+             recommendation_id=rec, attribution="attributed", reason=None,
+             currency="CNY", total_minor=25_900)
+    with uow() as s:
+        emit(s, "tracking.commission_booked", order_id=9001, partner_id=partner,
+             creator_id=creator, entry_id=1, commission_minor=2_072, currency="CNY",
+             settle_after="2026-12-20T00:00:00+00:00")
+    for cumulative in (5_000, 5_000, 8_000):  # a replayed snapshot, then a second refund
+        with uow() as s:
+            emit(s, "tracking.order_refunded", order_id=9001, partner_id=partner,
+                 creator_id=creator, refunded_minor=cumulative, currency="CNY")
+    aggregator.drain(db)
+    clicks = _events(db, "click")
+    assert len(clicks) == 1 and clicks[0].device == "mobile" and clicks[0].actor_id == fan
+    with db.read_sessions() as s:
+        total = queries.rollup_total
+        assert total(s, "recommendation", rec, "clicks", dim="surface",
+                     dim_value="showcase") == 1
+        assert total(s, "creator", creator, "orders") == 1
+        assert total(s, "creator", creator, "gmv", currency="CNY") == 25_900
+        assert total(s, "product", product, "gmv", currency="CNY") == 25_900
+        assert total(s, "partner", partner, "commission", currency="CNY") == 2_072
+        assert total(s, "recommendation", rec, "commission", currency="CNY") == 2_072
+        assert total(s, "creator", creator, "refunds") == 2
+        assert total(s, "creator", creator, "refunded", currency="CNY") == 8_000
+        assert total(s, "creator", creator, "orders", dim="device", dim_value="mobile") == 1
