@@ -304,6 +304,9 @@ def _train_demo_recs(s: Settings) -> None:
         stats = train_platform(db, s.data_dir, quiet=True)
     finally:
         db.dispose()
+    if "error" in stats:
+        console.print(f"[yellow]recommender training failed[/yellow]: {stats['error']}")
+        return
     console.print(f"[green]recommenders trained[/green] in {stats['seconds']:.1f}s: "
                   f"{stats['users']} accounts, {stats['items']} products, "
                   f"{stats['interactions']} interactions")

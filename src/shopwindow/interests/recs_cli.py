@@ -53,6 +53,10 @@ def train() -> None:
         stats = train_platform(db, data_dir)
     finally:
         db.dispose()
+    if "error" in stats:
+        console.print(f"[red]training failed[/red]: {stats['error']} (still serving "
+                      f"v{stats['version']})")
+        raise typer.Exit(code=1)
     t = Table(title=f"recommender artefacts v{stats['version']} in {data_dir / 'recs'}")
     for col in ("accounts", "products", "interactions", "follows", "seconds"):
         t.add_column(col, justify="right")

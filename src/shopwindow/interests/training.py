@@ -43,7 +43,7 @@ def current_version(root: Path) -> int:
     """The version named by `CURRENT` (0 when nothing was trained yet)."""
     try:
         return int((root / "CURRENT").read_text().strip() or 0)
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):
         return 0
 
 
@@ -191,12 +191,16 @@ def train(session: Session, data_dir: Path | None = None, *,
 
 def run_training(session: Session, data_dir: Path | None = None, *,
                  progress: Progress | None = None) -> dict[str, Any]:
-    """Train and record the run in interest_training_run (the caller's unit of work)."""
+    """Train and record the run in interest_training_run (the caller's unit of work).
+
+    Numerical and file-system failures are recorded as a failed run (returned with an
+    `error`) instead of rolling the record back; the previous version keeps being served.
+    """
     run = actions.start_training_run(session)
     try:
         stats = train(session, data_dir, progress=progress)
-    except Exception as exc:
+    except (OSError, ValueError, RuntimeError, MemoryError, np.linalg.LinAlgError) as exc:
         actions.finish_training_run(session, run.id, version=0, error=repr(exc))
-        raise
+        return {"error": repr(exc), "version": current_version(recs_dir(data_dir))}
     actions.finish_training_run(session, run.id, version=int(stats["version"]), stats=stats)
     return stats

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from shopwindow.interests import actions, queries, serving, training
@@ -123,3 +124,19 @@ def test_similar_and_fans_also_like(uow: Any, world: World) -> None:
     assert _ids(fans) == [world.products[2]]  # pip's own products are not "also"
     assert fans[0].reason.text() == "Fans of pip also like"
     assert runs[0].status == "done" and runs[0].version >= 1
+
+
+def test_failed_training_is_recorded_not_rolled_back(uow: Any, world: World,
+                                                               settings: Any) -> None:
+    with uow() as s:
+        assert training.run_training(s)["version"] == 1
+    # The artefact directory becomes a file: writing the next version fails.
+    root = training.recs_dir(settings.data_dir)
+    shutil.rmtree(root)
+    root.write_text("not a directory")
+    with uow() as s:
+        out = training.run_training(s)
+    assert "error" in out
+    with uow() as s:
+        runs = queries.latest_training_runs(s)
+    assert [r.status for r in runs] == ["failed", "done"] and runs[0].error
