@@ -81,6 +81,17 @@ def refresh_products(older_than: timedelta = timedelta(hours=1),
 # ------------------------------------------------------------------ ability labels
 
 
+@subscribe("showcase.recommendation_published", name="labels.relabel_creator")
+def relabel_creator(session: Session, ev: DomainEvent) -> None:
+    """A creator's labels follow a new recommendation at once (with the current model)."""
+    from shopwindow.interests import labels_actions, labels_queries
+    from shopwindow.jobs.runtime import rt
+
+    model = labels_queries.load_model(rt.settings.data_dir) if rt.settings else None
+    if model is not None:
+        labels_actions.label_account(session, ev.payload["creator_id"], model)
+
+
 def train_labels() -> dict[str, object]:
     """Periodic: retrain the ability-label classifier, then relabel creators."""
     from shopwindow.interests import labels_train

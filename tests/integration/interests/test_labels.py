@@ -172,3 +172,22 @@ def test_train_and_apply_commands(db, uow, session, world):
     assert res.exit_code == 1 and "no account @nobody" in res.output
     res = runner.invoke(app, ["labels", "apply", "--username", "bella"])
     assert res.exit_code == 0 and "labelled 1 accounts" in res.output
+
+
+def test_publishing_a_recommendation_relabels_the_creator_at_once(db, uow, session, world):
+    from shopwindow.partners import actions as partners
+    from shopwindow.showcase import actions as showcase
+    from tests.integration.interests.conftest import DOMAIN, fake_fetch
+
+    cleo = make_account(uow, "cleo", role="creator")
+    with uow() as s:
+        partners.register_partner(s, slug="shop", name="Shop", domains=[DOMAIN])
+    item = {"url": f"https://{DOMAIN}/p/21", "reason": "我家猫咪最爱的猫粮，猫砂也好用"}
+    with uow() as s:  # no model yet: nothing to do
+        showcase.publish(s, cleo, [item], fetcher=fake_fetch)
+    assert _labels(session, cleo) == []
+    labels_train.train(db, world.data_dir)
+    with uow() as s:
+        showcase.publish(s, cleo, [{**item, "url": f"https://{DOMAIN}/p/22"}],
+                         fetcher=fake_fetch)
+    assert _labels(session, cleo)[0] == ("pets", "model")
