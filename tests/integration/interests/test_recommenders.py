@@ -140,3 +140,26 @@ def test_failed_training_is_recorded_not_rolled_back(uow: Any, world: World,
     with uow() as s:
         runs = queries.latest_training_runs(s)
     assert [r.status for r in runs] == ["failed", "done"] and runs[0].error
+
+
+def test_periodic_job_trains_only_when_the_last_run_is_old(
+        uow: Any, world: World, settings: Any, monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from shopwindow.core.clock import clock
+    from shopwindow.jobs import handlers
+    from shopwindow.jobs.runtime import rt
+
+    first = handlers.train_recs()
+    assert first is not None and first["version"] == 1
+    assert handlers.train_recs() is None  # ran a moment ago
+    clock.advance(timedelta(minutes=61))
+    try:
+        again = handlers.train_recs()
+    finally:
+        clock.reset()
+    assert again is not None and again["version"] == 2
+    assert rt.settings is not None
+    monkeypatch.setattr(rt, "settings", rt.settings.model_copy(
+        update={"recs_train_interval_minutes": 0}))
+    assert handlers.train_recs() is None and handlers.train_recs(force=True) is not None
