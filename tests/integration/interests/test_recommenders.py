@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from shopwindow.accounts import actions as accounts
+from shopwindow.accounts import queries as accounts_q
 from shopwindow.interests import actions, queries, serving, training
 from shopwindow.showcase import actions as showcase
 from shopwindow.social import actions as social
@@ -88,6 +90,19 @@ def test_exclusions_and_reasons_after_training(uow: Any, world: World, settings:
         assert tess not in [p.account.id for p in serving.suggest_accounts(s, a, k=20)]
         assert not {world.products[n] for n in (11, 12, 13)} & set(
             _ids(serving.discover_products(s, a, k=20)))
+    # A suspended (deleted) account is never suggested, nor are its products shown.
+    with uow() as s:
+        assert world.fans["fan_b"] in [p.account.id for p in
+                                       serving.suggest_accounts(s, c, k=20)]
+        accounts.delete_account(s, accounts_q.get_account(s, world.fans["fan_b"]),
+                                "correct horse battery")
+    with uow() as s:
+        assert world.fans["fan_b"] not in [p.account.id for p in
+                                           serving.suggest_accounts(s, c, k=20)]
+        accounts.delete_account(s, accounts_q.get_account(s, bella), "correct horse battery")
+    with uow() as s:
+        assert not {world.products[n] for n in (1, 2, 3, 4)} & set(
+            _ids(serving.discover_products(s, c, k=20)))
 
 
 def test_fold_in_uses_live_interactions_without_retraining(uow: Any, world: World) -> None:

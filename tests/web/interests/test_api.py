@@ -32,6 +32,8 @@ def test_mastodon_suggestions_shape_exclusions_and_dismiss(client: Any, uow: Any
     assert first["account"]["username"] == "tess" and "followers_count" in first["account"]
     for gone in (a, world.creators["bella"], world.creators["pip"], world.fans["fan_b"]):
         assert str(gone) not in ids
+    v1 = client.get("/api/v1/suggestions", headers=_auth(tok)).json()
+    assert [acct["id"] for acct in v1] == ids
     r = client.delete(f"/api/v1/suggestions/{world.creators['tess']}", headers=_auth(tok))
     assert r.status_code == 200 and r.json() == {}
     ids = [e["account"]["id"] for e in client.get("/api/v2/suggestions",

@@ -1,4 +1,4 @@
-"""Mastodon follow suggestions: GET /api/v2/suggestions, DELETE /api/v1/suggestions/:id.
+"""Mastodon follow suggestions: GET /api/v2/suggestions (and v1), DELETE /api/v1/suggestions/:id.
 
 Backed by the interests recommender (`interests.serving.suggest_accounts`); dismissing a
 suggestion stores an account dismissal so it is never suggested again.
@@ -41,6 +41,13 @@ def suggestions(session: DbSession, settings: AppSettings, me: ReadAccounts,
         out.append({"source": LEGACY[src], "sources": [src], "account": entities[s.account.id],
                     "shopwindow_reason": s.reason.text()})
     return out
+
+
+@router.get("/api/v1/suggestions")
+def suggestions_v1(session: DbSession, settings: AppSettings, me: ReadAccounts,
+                   limit: int = Query(40, ge=1, le=80)) -> list[dict[str, Any]]:
+    """The deprecated v1 form: the suggested accounts only."""
+    return [e["account"] for e in suggestions(session, settings, me, limit)]
 
 
 @router.delete("/api/v1/suggestions/{account_id}")
