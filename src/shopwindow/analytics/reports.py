@@ -233,8 +233,11 @@ def _series(session: Session, scope: Scope, w: rr.Window,
         .group_by(Rollup.bucket, Rollup.metric, Rollup.currency)).all()
     by: dict[datetime, Figures] = {b: Figures() for b in rr.buckets(w)}
     totals = Figures()
+    display: dict[datetime, datetime] = {}  # rollup bucket → viewer bucket (zone maths once)
     for bucket, metric, currency, value in rows:
-        b = rr.bucket_of(as_utc(bucket), w)
+        b = display.get(bucket)
+        if b is None:
+            b = display[bucket] = rr.bucket_of(as_utc(bucket), w)
         by.setdefault(b, Figures()).add(metric, currency, int(value or 0))
         totals.add(metric, currency, int(value or 0))
     return by, totals
@@ -317,19 +320,46 @@ def _account_tops(session: Session, scope: Scope, w: rr.Window) -> dict[str, lis
     return {"recommendations": recs, "posts": posts}
 
 
+def entity_totals(session: Session, entity_type: str, w: rr.Window,
+                  metrics: Sequence[str]) -> dict[int, Figures]:
+    """Totals of every entity of one type over the window, in one scan of its rollups."""
+    out: dict[int, Figures] = defaultdict(Figures)
+    for eid, metric, currency, n in session.execute(
+            select(Rollup.entity_id, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
+            .where(Rollup.entity_type == entity_type, Rollup.grain == w.source,
+                   Rollup.bucket >= w.start, Rollup.bucket < w.end, Rollup.dim == "all",
+                   Rollup.metric.in_(list(metrics)))
+            .group_by(Rollup.entity_id, Rollup.metric, Rollup.currency)):
+        out[int(eid)].add(metric, currency, int(n or 0))
+    return out
+
+
+def ranked(totals: dict[int, Figures], by: str, limit: int = TOP_N) -> list[tuple[int, Figures]]:
+    """The `limit` entities with the most of `by` (money: summed minor units), ties by id."""
+    def score(f: Figures) -> int:
+        return sum(f.money.get(by, {}).values()) if rr.is_money(by) else f.counts.get(by, 0)
+
+    rows = [(i, f) for i, f in totals.items() if score(f) > 0]
+    rows.sort(key=lambda it: (-score(it[1]), it[0]))
+    return rows[:limit]
+
+
 def _platform_tops(session: Session, w: rr.Window) -> dict[str, list[TopRow]]:
+    # One scan per entity type, ranked here (several rankings share it).
     out: dict[str, list[TopRow]] = {}
     partners = {int(p.id): p.name for p in partners_q.list_partners(session)}
     out["partners"] = [TopRow("partner", i, partners.get(i, f"#{i}"), None, f) for i, f in
-                       top_entities(session, "partner", None, w, "clicks", TOP_METRICS, 50)]
+                       ranked(entity_totals(session, "partner", w, TOP_METRICS), "clicks", 50)]
+    creators = entity_totals(session, "creator", w, TOP_METRICS)
     for key, rank in (("creators_by_gmv", "gmv"), ("creators_by_clicks", "clicks")):
-        rows = top_entities(session, "creator", None, w, rank, TOP_METRICS)
+        rows = ranked(creators, rank)
         people = accounts_q.accounts_by_ids(session, [i for i, _f in rows])
         out[key] = [TopRow("creator", i, f"@{people[i].username}" if i in people else f"#{i}",
                            f"/@{people[i].username}" if i in people else None, f)
                     for i, f in rows]
+    products = entity_totals(session, "product", w, TOP_METRICS)
     for key, rank in (("products_by_gmv", "gmv"), ("products_by_clicks", "clicks")):
-        rows = top_entities(session, "product", None, w, rank, TOP_METRICS)
+        rows = ranked(products, rank)
         names = {}
         for i, _f in rows:
             try:
