@@ -21,11 +21,15 @@ from shopwindow.interests.schemas import (
     InterestsRead,
     InterestsUpdate,
     ProductSuggestionRead,
+    ProfileRead,
     ReasonRead,
     TrainingRunRead,
     VerticalCreate,
     VerticalRead,
     VerticalUpdate,
+    WeightedAccount,
+    WeightedProduct,
+    WeightedVertical,
 )
 from shopwindow.showcase import queries as showcase_q
 from shopwindow.showcase.api import rec_read
@@ -136,6 +140,26 @@ def set_interests(body: InterestsUpdate, session: DbSession, me: Writer) -> Inte
     return _interests(session, me.id)
 
 
+@router.get("/interests/profile", response_model=ProfileRead, responses=ERRORS)
+def my_profile(request: Request, session: DbSession, settings: AppSettings,
+               me: Reader) -> ProfileRead:
+    """Your strongest interests right now (verticals, creators, products), as shares."""
+    zh = _zh(request)
+    base = settings.base_url.rstrip("/")
+    p = serving.profile_summary(session, me.id)
+    return ProfileRead(
+        verticals=[WeightedVertical(slug=s, name=zh_name if zh else en, share=w)
+                   for s, en, zh_name, w in p.verticals],
+        creators=[WeightedAccount(account=_account_ref(a, base), share=w)
+                  for a, w in p.creators],
+        products=[WeightedProduct(product_id=str(pid), share=w) for pid, w in p.products])
+
+
+def _account_ref(a: Any, base: str) -> AccountRef:
+    return AccountRef(id=str(a.id), username=a.username, display_name=a.display_name or "",
+                      role=a.role, url=f"{base}/@{a.username}")
+
+
 # ------------------------------------------------------------------ recommendations
 
 
@@ -155,11 +179,8 @@ def recommended_accounts(request: Request, session: DbSession, settings: AppSett
     """Accounts to follow, each with a reason."""
     zh = _zh(request)
     base = settings.base_url.rstrip("/")
-    return [AccountSuggestionRead(
-        account=AccountRef(id=str(s.account.id), username=s.account.username,
-                           display_name=s.account.display_name or "", role=s.account.role,
-                           url=f"{base}/@{s.account.username}"),
-        score=round(s.score, 6), reason=reason_read(s.reason, zh))
+    return [AccountSuggestionRead(account=_account_ref(s.account, base),
+                                  score=round(s.score, 6), reason=reason_read(s.reason, zh))
         for s in serving.suggest_accounts(session, me.id, limit, data_dir=settings.data_dir)]
 
 

@@ -115,6 +115,7 @@ def interest_settings(request: Request, session: DbSession, auth: OptionalAuth,
                 verticals=_vertical_choices(request, session),
                 picked=set(queries.picked_slugs(session, me.id)),
                 ranked_home=queries.ranked_home_enabled(session, me.id),
+                summary=serving.profile_summary(session, me.id), zh=_zh(request),
                 next="/settings/interests?saved=1", errors={}, mode="settings", saved=saved)
 
 

@@ -106,3 +106,33 @@ class TrainingRunRead(BaseModel):
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+
+
+class WeightedVertical(BaseModel):
+    """A vertical and its share of the profile."""
+
+    slug: str
+    name: str
+    share: float
+
+
+class WeightedAccount(BaseModel):
+    """A creator and their share of the profile."""
+
+    account: AccountRef
+    share: float
+
+
+class WeightedProduct(BaseModel):
+    """A product and its share of the profile."""
+
+    product_id: str
+    share: float
+
+
+class ProfileRead(BaseModel):
+    """What the recommenders think you like (live, with time decay)."""
+
+    verticals: list[WeightedVertical]
+    creators: list[WeightedAccount]
+    products: list[WeightedProduct]

@@ -440,3 +440,32 @@ def rank_posts(posts: list[Any], interest: dict[int, float], now: Any | None = N
 def settings_half_life() -> float:
     """The configured interest half-life in days (for pages and docs)."""
     return float(get_settings().interest_half_life_days)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSummary:
+    """An account's strongest interests, normalised to shares (what we think you like)."""
+
+    verticals: list[tuple[str, str, str, float]]  # slug, English, Chinese, share
+    creators: list[tuple[Any, float]]  # account, share
+    products: list[tuple[int, float]]  # product id, share
+
+
+def profile_summary(session: Session, account_id: int, n: int = 5) -> ProfileSummary:
+    """The top verticals, creators and products of the live profile, as shares of 1."""
+    ctx = _context(session)
+    prof = profiles.build_profile(session, account_id, catalogue=ctx.catalogue,
+                                  creator_verticals=ctx.creator_verticals)
+
+    def shares(d: dict[Any, float]) -> list[tuple[Any, float]]:
+        total = sum(d.values()) or 1.0
+        return [(k, round(v / total, 4)) for k, v in
+                sorted(d.items(), key=lambda kv: (-kv[1], str(kv[0])))[:n] if v > 0]
+
+    verts = [(s, str(ctx.slugs[s].name_en), str(ctx.slugs[s].name_zh), w)
+             for s, w in shares({k: v for k, v in prof.verticals.items() if k in ctx.slugs})]
+    people = accounts_q.accounts_by_ids(session, list(prof.creators))
+    creators = [(people[c], w) for c, w in
+                shares({c: w for c, w in prof.creators.items()
+                        if c in people and people[c].deleted_at is None})]
+    return ProfileSummary(verts, creators, shares(prof.products))

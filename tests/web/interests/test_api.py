@@ -90,3 +90,24 @@ def test_vertical_api_is_operator_only(client: Any, uow: Any, world: Any) -> Non
     r = client.patch(f"/api/sw/v1/verticals/{vid}", json={"name_zh": ""},
                      headers=_auth(ops_tok))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "name_zh"
+
+
+def test_profile_shows_decayed_interest_shares(client: Any, uow: Any, world: Any) -> None:
+    from shopwindow.showcase import actions as showcase
+
+    a = world.fans["fan_a"]
+    with uow() as s:
+        social.follow(s, a, world.creators["pip"])
+        showcase.bookmark_product(s, a, world.recs[1])
+        showcase.bookmark_product(s, a, world.recs[2])
+    tok = token_for(uow, a, "read")
+    body = client.get("/api/sw/v1/interests/profile", headers=_auth(tok)).json()
+    # two beauty bookmarks (3 each) outweigh one follow of a pets creator (3)
+    assert [v["slug"] for v in body["verticals"]] == ["beauty", "pets"]
+    assert body["verticals"][0]["share"] == 0.6667 and body["verticals"][0]["name"] == "Beauty"
+    assert {c["account"]["username"] for c in body["creators"]} == {"bella", "pip"}
+    assert {p["product_id"] for p in body["products"]} == {
+        str(world.products[1]), str(world.products[2])}
+    zh = client.get("/api/sw/v1/interests/profile",
+                    headers={**_auth(tok), "Accept-Language": "zh-CN"}).json()
+    assert zh["verticals"][0]["name"] == "美妆护肤"

@@ -145,6 +145,8 @@ def test_ranked_home_puts_the_favourite_creator_first_only_when_opted_in(
         return m.group(1)
 
     assert first_author() == "tess"  # chronological: tess published after bella
+    shares = client.get("/settings/interests", headers=HTML).text
+    assert re.search(r'<li data-slug="beauty">Beauty <span class="muted">\d+%</span>', shares)
     r = _post(client, "/settings/interests", {"ranked_home": "1"}, "/settings/interests")
     assert r.status_code == 303
     assert first_author() == "bella"  # ranked: the creator whose products ria saves
