@@ -225,7 +225,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
         for label, xs in (("event committed → SSE `update` received", to_update),
                           ("event committed → refreshed JSON shows it", to_figures)):
             xs.sort()
-            p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+            p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
             print(f"| {label} | {statistics.median(xs):.0f} | {p95:.0f} | {xs[-1]:.0f} |")
         t = timed(lambda: http.get("/api/sw/v1/reports/me", params={"range": "1h", "top": "0"},
                                    headers=hdr), repeat=10)
