@@ -12,6 +12,7 @@ from rich.table import Table
 
 from shopwindow.analytics.aggregator_cli import analytics_app
 from shopwindow.interests.labels_cli import labels_app
+from shopwindow.interests.recs.evaluate_cli import evaluate_command as recs_evaluate
 from shopwindow.interests.recs_cli import recs_app
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ timelines_app = typer.Typer(help="Home timeline maintenance", no_args_is_help=Tr
 app.add_typer(timelines_app, name="timelines")
 app.add_typer(labels_app, name="labels")
 app.add_typer(recs_app, name="recs")
+recs_app.command("evaluate")(recs_evaluate)
 app.add_typer(analytics_app, name="analytics")
 console = Console()
 

@@ -55,11 +55,12 @@ class ImplicitALS:
         X = as_csr(R, R.shape)
         X.data[:] = 1.0
         p = self.params
-        als = AlternatingLeastSquares(factors=int(p["factors"]),
-                                      regularization=float(p["regularization"]),
-                                      alpha=float(p["alpha"]), iterations=int(p["iterations"]),
-                                      random_state=int(p["seed"]))
         with threadpool_limits(1, "blas"):  # implicit runs its own threads
+            als = AlternatingLeastSquares(factors=int(p["factors"]),
+                                          regularization=float(p["regularization"]),
+                                          alpha=float(p["alpha"]),
+                                          iterations=int(p["iterations"]),
+                                          random_state=int(p["seed"]))
             als.fit(X, show_progress=False)
         self._U = np.asarray(als.user_factors, dtype=np.float32)
         self._V = np.asarray(als.item_factors, dtype=np.float32)

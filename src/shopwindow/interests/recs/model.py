@@ -1,11 +1,12 @@
-"""Social item recommender: EASE item-item core on socially smoothed user rows.
+"""Social item recommender: EASE item-item core blended with ALS, on socially smoothed rows.
 
 A user's row is smoothed with the rows of the accounts they are linked to
-(`x + alpha * mean(friends' rows)`) before it is multiplied by the item-item weights, so
-friends' interests both add candidates and re-weight the user's own. Catalogues too large
-for a dense item-item matrix fall back automatically to an ALS factor model (the same
-smoothing, folded in per user). An epsilon of item popularity breaks ties, which makes
-cold-start users (no interactions, no friends) get the most popular items.
+(`x + alpha * mean(friends' rows)`) before it is scored, so friends' interests both add
+candidates and re-weight the user's own. The score is EASE (debiased by item popularity)
+plus `als_weight` times ALS with the smoothed row folded in, each scaled per user to a
+maximum of 1. Catalogues too large for a dense item-item matrix fall back automatically to
+the ALS factors alone. An epsilon of item popularity breaks ties, which makes cold-start
+users (no interactions, no friends) get the most popular items.
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ Progress = Callable[[str, float], None]
 # Chosen on a validation split carved from the LastFM training data
 # (`shopwindow recs evaluate --tune`); see docs/recommendations.md.
 DEFAULTS: dict[str, Any] = {
-    "l2": 200.0,            # EASE ridge penalty
-    "alpha": 0.3,           # weight of the friends' mean row in the smoothed user row
-    "beta": 0.0,            # popularity debiasing: item column scaled by count**-beta
-    "min_item_count": 2,    # items with fewer training users are left out of the core
+    "l2": 100.0,            # EASE ridge penalty
+    "alpha": 0.1,           # weight of the friends' mean row in the smoothed user row
+    "beta": 0.2,            # popularity debiasing: EASE item scores times count**-beta
+    "min_item_count": 3,    # items with fewer training users stay out of the EASE core
     "max_dense_items": 20000,  # above this the dense item-item core becomes ALS factors
-    "factors": 64,          # ALS (fallback or blend)
+    "factors": 64,          # ALS (fallback, or blended with EASE)
     "als_reg": 0.05,
     "als_iters": 15,
-    "als_alpha": 10.0,
-    "als_weight": 0.0,      # >0 blends ALS scores into the EASE scores
+    "als_alpha": 20.0,
+    "als_weight": 0.5,      # weight of the per-user max-scaled ALS scores in the blend
     "seed": 0,
 }
+# Used only when scoring: the tuner varies them on one fitted model.
+SCORE_PARAMS = ("alpha", "beta", "als_weight")
 _TIE = 1e-6  # popularity tie-break scale: far below any real score difference
 
 
@@ -55,6 +58,7 @@ class SocialRecommender:
         self._core = np.empty(0, dtype=np.int64)
         self._B: np.ndarray | None = None
         self._Y: np.ndarray | None = None
+        self._counts = np.empty(0, dtype=np.float32)
         self._tie = np.empty(0, dtype=np.float32)
         self.fit_seconds = 0.0
 
@@ -70,7 +74,8 @@ class SocialRecommender:
         G.setdiag(0)
         G.eliminate_zeros()
         self._R, self._S = X, G
-        counts = np.asarray(X.sum(axis=0)).ravel()
+        counts = np.asarray(X.sum(axis=0), dtype=np.float32).ravel()
+        self._counts = counts
         self._tie = (_TIE * counts / max(counts.max(initial=0.0), 1.0)).astype(np.float32)
         p = self.params
         self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
@@ -78,8 +83,7 @@ class SocialRecommender:
         report("prepared", 0.05)
         dense = len(self._core) <= int(p["max_dense_items"])
         if dense:
-            self._B = _ease(X[:, self._core], float(p["l2"]),
-                            counts[self._core] ** -float(p["beta"]))
+            self._B = _ease(X[:, self._core], float(p["l2"]))
             report("item-item weights", 0.6 if p["als_weight"] > 0 else 1.0)
         if not dense or p["als_weight"] > 0:
             self._Y = _als_item_factors(X, int(p["factors"]), float(p["als_reg"]),
@@ -104,12 +108,16 @@ class SocialRecommender:
         X_b = self._user_rows(users, R_rows)
         Xs = self._smoothed(users, X_b, S_rows)
         out = np.zeros((X_b.shape[0], self.n_items), dtype=np.float32)
+        p = self.params
         if self._B is not None:
-            out[:, self._core] = np.asarray(Xs[:, self._core] @ self._B)
-        if self._Y is not None:
-            weight = 1.0 if self._B is None else float(self.params["als_weight"])
-            out += weight * (_fold_in(Xs, self._Y, float(self.params["als_reg"]),
-                                      float(self.params["als_alpha"])) @ self._Y.T)
+            ease = np.asarray(Xs[:, self._core] @ self._B)
+            if p["beta"]:
+                ease *= np.maximum(self._counts[self._core], 1.0) ** -float(p["beta"])
+            out[:, self._core] = _unit_rows(ease)
+        weight = 1.0 if self._B is None else float(p["als_weight"])
+        if self._Y is not None and weight:
+            U = _fold_in(Xs, self._Y, float(p["als_reg"]), float(p["als_alpha"]))
+            out += weight * _unit_rows(U @ self._Y.T)
         out += self._tie
         return out
 
@@ -160,7 +168,7 @@ class SocialRecommender:
         arrays: dict[str, np.ndarray] = {
             "kind": np.asarray("SocialRecommender"),
             "params": np.asarray(json.dumps(self.params)),
-            "core": self._core, "tie": self._tie,
+            "core": self._core, "counts": self._counts, "tie": self._tie,
             "fit_seconds": np.asarray(self.fit_seconds),
             **save_csr("R", R), **save_csr("S", self._S),
         }
@@ -179,7 +187,7 @@ class SocialRecommender:
                 raise ValueError(f"{path} does not hold a SocialRecommender")
             model = cls(**json.loads(str(z["params"])))
             model._R, model._S = load_csr("R", z), load_csr("S", z)
-            model._core, model._tie = z["core"], z["tie"]
+            model._core, model._counts, model._tie = z["core"], z["counts"], z["tie"]
             model.fit_seconds = float(z["fit_seconds"])
             model._B = z["B"] if "B" in z.files else None
             model._Y = z["Y"] if "Y" in z.files else None
@@ -205,14 +213,19 @@ def _stored_rows(m: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
     return rows
 
 
-def _ease(X: sp.csr_matrix, l2: float, col_scale: np.ndarray) -> np.ndarray:
+def _unit_rows(m: np.ndarray) -> np.ndarray:
+    """Rows divided by their largest absolute value, so blended models share one scale."""
+    top = np.abs(m).max(axis=1, keepdims=True)
+    return np.divide(m, top, out=np.zeros_like(m), where=top > 0)
+
+
+def _ease(X: sp.csr_matrix, l2: float) -> np.ndarray:
     """EASE (Steck 2019) weights B = I - P·diag(1/diag P), P = (XᵀX + λI)⁻¹, zero diagonal."""
     G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
     G[np.diag_indices_from(G)] += l2
     P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
     B = P / (-np.diag(P))
     B[np.diag_indices_from(B)] = 0.0
-    B *= col_scale[None, :]
     return B.astype(np.float32)
 
 
@@ -222,10 +235,10 @@ def _als_item_factors(X: sp.csr_matrix, factors: int, reg: float, iters: int,
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    als = AlternatingLeastSquares(factors=factors, regularization=reg, alpha=alpha,
-                                  iterations=iters, random_state=seed)
     # implicit runs its own threads; a second BLAS thread pool underneath slows it down
     with threadpool_limits(1, "blas"):
+        als = AlternatingLeastSquares(factors=factors, regularization=reg, alpha=alpha,
+                                      iterations=iters, random_state=seed)
         als.fit(X, show_progress=False)
     return np.asarray(als.item_factors, dtype=np.float32)
 

@@ -1,0 +1,226 @@
+"""Recommendation algorithms (interests.recs) on tiny hand-made matrices."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shopwindow.interests.recs import LinkPredictor, SocialRecommender
+from shopwindow.interests.recs.baselines import ImplicitALS, Popularity
+from shopwindow.interests.recs.data import holdout_split
+from shopwindow.interests.recs.evaluation import split_links
+from shopwindow.interests.recs.metrics import evaluate, ndcg_at_k, precision_at_k, recall_at_k
+
+N_USERS, N_ITEMS, GROUP = 40, 30, 15
+
+
+def _communities(seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Users 0-19 use items 0-14 and befriend each other; users 20-39 use items 15-29."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for u in range(N_USERS):
+        base = 0 if u < N_USERS // 2 else GROUP
+        for i in rng.choice(GROUP, 6, replace=False):
+            rows.append(u)
+            cols.append(base + int(i))
+    R = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(N_USERS, N_ITEMS))
+    links = []
+    for u in range(N_USERS):
+        lo = 0 if u < N_USERS // 2 else N_USERS // 2
+        for v in rng.choice(np.arange(lo, lo + N_USERS // 2), 3, replace=False):
+            if v != u:
+                links += [(u, int(v)), (int(v), u)]
+    a = np.asarray(links)
+    S = sp.csr_matrix((np.ones(len(a), np.float32), (a[:, 0], a[:, 1])), shape=(N_USERS,) * 2)
+    S.data[:] = 1.0
+    return R, S
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    return _communities()
+
+
+@pytest.fixture(scope="module", params=["dense", "factors"])
+def model(request: pytest.FixtureRequest, data) -> SocialRecommender:
+    R, S = data
+    # max_dense_items below the catalogue size forces the ALS factor fallback
+    extra = {} if request.param == "dense" else {"max_dense_items": 5, "factors": 8}
+    return SocialRecommender(l2=5.0, min_item_count=1, **extra).fit(R, S)
+
+
+# ------------------------------------------------------------------ metrics
+
+def test_metrics_match_hand_computed_values() -> None:
+    ranked, relevant = [3, 1, 7, 5], {1, 5, 9}
+    assert recall_at_k(ranked, relevant, 2) == pytest.approx(1 / 3)
+    assert precision_at_k(ranked, relevant, 2) == pytest.approx(1 / 2)
+    assert ndcg_at_k(ranked, relevant, 2) == pytest.approx(
+        (1 / math.log2(3)) / (1 + 1 / math.log2(3)))
+    assert recall_at_k(ranked, relevant, 4) == pytest.approx(2 / 3)
+    assert precision_at_k(ranked, relevant, 4) == pytest.approx(2 / 4)
+    # IDCG over min(K, |test|) = 3 positions
+    assert ndcg_at_k(ranked, relevant, 4) == pytest.approx(
+        (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3) + 1 / math.log2(4)))
+    assert ndcg_at_k([9, 1], {1, 9}, 20) == pytest.approx(1.0)
+    assert precision_at_k([9, 1], {1, 9}, 20) == pytest.approx(2 / 20)
+    with pytest.raises(ValueError):
+        recall_at_k([1], set(), 10)
+
+
+class _Fixed:
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return self.scores[users].copy()
+
+
+def test_evaluate_excludes_training_items_and_averages_over_test_users() -> None:
+    scores = np.array([[5.0, 4.0, 3.0, 2.0], [1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]], np.float32))
+    test = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    got = evaluate(_Fixed(scores), train, test, ks=(1, 2))
+    # user 0: item 0 is training, so item 1 ranks first (hit@1); user 1: ranking 2,1,0 -> miss
+    # at 1 and 2; user 2 has no test items and is not counted
+    assert got["Recall@1"] == pytest.approx(0.5)
+    assert got["Recall@2"] == pytest.approx(0.5)
+    assert got["Precision@2"] == pytest.approx(0.25)
+    assert got["NDCG@1"] == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------ item recommender
+
+def test_recommend_excludes_training_items_and_exclude(model, data) -> None:
+    R, _ = data
+    own = set(R[3].indices.tolist())
+    items, scores = model.recommend(3, 10)
+    assert len(items) == 10 and not own & set(items.tolist())
+    assert np.all(np.diff(scores) <= 0)
+    blocked = items[:3]
+    again, _ = model.recommend(3, 10, exclude=blocked)
+    assert not set(blocked.tolist()) & set(again.tolist())
+    assert not own & set(again.tolist())
+
+
+def test_recommendations_follow_the_users_community(data) -> None:
+    R, S = data
+    m = SocialRecommender(l2=5.0, min_item_count=1).fit(R, S)
+    for u in (0, 7, 25, 33):
+        items, _ = m.recommend(u, 5)
+        group = 0 if u < N_USERS // 2 else 1
+        assert all(int(i) // GROUP == group for i in items)
+
+
+def test_cold_start_user_gets_most_popular_items(model, data) -> None:
+    R, _ = data
+    counts = np.asarray(R.sum(axis=0)).ravel()
+    empty = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
+    for items, _ in (model.recommend(N_USERS + 5, 5),       # an account newer than the model
+                     model.recommend(2, 5, R_row=empty,
+                                     S_row=sp.csr_matrix((1, N_USERS)))):
+        assert len(items) == 5
+        assert sorted(counts[items].tolist(), reverse=True) == sorted(counts, reverse=True)[:5]
+
+
+def test_fold_in_of_new_interactions_and_friends_changes_results(model) -> None:
+    before, _ = model.recommend(5, 10)
+    row = sp.csr_matrix((np.ones(4, np.float32), ([0] * 4, [20, 21, 22, 23])), shape=(1, N_ITEMS))
+    after, _ = model.recommend(5, 10, R_row=row)
+    assert list(before) != list(after)
+    assert not {20, 21, 22, 23} & set(after.tolist())
+    # a brand-new user with no items but friends in the second community
+    friends = sp.csr_matrix((np.ones(3, np.float32), ([0] * 3, [30, 31, 32])), shape=(1, N_USERS))
+    items, _ = model.recommend(N_USERS, 5, R_row=sp.csr_matrix((1, N_ITEMS)), S_row=friends)
+    assert all(int(i) >= GROUP for i in items)
+
+
+def test_score_batches_match_single_user_scores(model) -> None:
+    users = np.array([0, 9, 21])
+    batch = model.score(users)
+    assert batch.shape == (3, N_ITEMS)
+    np.testing.assert_allclose(batch[1], model.score(np.array([9]))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_round_trip(model, tmp_path: Path) -> None:
+    path = tmp_path / "recs.npz"
+    model.save(path)
+    loaded = SocialRecommender.load(path)
+    users = np.arange(N_USERS)
+    np.testing.assert_allclose(loaded.score(users), model.score(users), rtol=1e-6)
+    assert loaded.params == model.params
+    assert list(loaded.recommend(4, 7)[0]) == list(model.recommend(4, 7)[0])
+    with pytest.raises(ValueError):
+        LinkPredictor.load(path)
+
+
+def test_rejects_bad_input(data) -> None:
+    R, S = data
+    with pytest.raises(ValueError):
+        SocialRecommender(nonsense=1)
+    with pytest.raises(ValueError):
+        SocialRecommender().fit(R, S[:5])
+    with pytest.raises(RuntimeError):
+        SocialRecommender().recommend(0)
+    negative = R.copy()
+    negative.data[0] = -1.0
+    with pytest.raises(ValueError):
+        SocialRecommender().fit(negative, S)
+
+
+def test_baselines_rank(data) -> None:
+    R, S = data
+    pop = Popularity().fit(R)
+    counts = np.asarray(R.sum(axis=0)).ravel()
+    np.testing.assert_allclose(pop.score(np.array([0, 1]))[1], counts)
+    als = ImplicitALS(factors=8, iterations=5).fit(R, S)
+    assert als.score(np.array([0, 1, 2])).shape == (3, N_ITEMS)
+
+
+def test_holdout_split_partitions_each_users_items(data) -> None:
+    R, _ = data
+    train, val = holdout_split(R, 0.2, seed=3)
+    assert (train + val != R).nnz == 0
+    assert train.multiply(val).nnz == 0
+    assert all(val[u].nnz >= 1 for u in range(N_USERS))
+
+
+# ------------------------------------------------------------------ links
+
+def test_link_predictor_never_suggests_self_or_existing_links(data) -> None:
+    R, S = data
+    lp = LinkPredictor(w_ra=0.5, w_interest=0.5).fit(S, R)
+    for u in range(N_USERS):
+        accounts, scores = lp.recommend(u, 10)
+        assert u not in accounts
+        assert not set(S[u].indices.tolist()) & set(accounts.tolist())
+        assert np.all(np.diff(scores) <= 0)
+    excluded, _ = lp.recommend(0, 10, exclude=np.array([1, 2, 3]))
+    assert not {1, 2, 3} & set(excluded.tolist())
+
+
+def test_link_predictor_prefers_the_same_community_and_round_trips(data, tmp_path) -> None:
+    R, S = data
+    lp = LinkPredictor(w_ra=0.5, w_interest=0.5).fit(S, R)
+    accounts, _ = lp.recommend(3, 5)
+    assert all(int(a) < N_USERS // 2 for a in accounts)
+    path = tmp_path / "links.npz"
+    lp.save(path)
+    again = LinkPredictor.load(path)
+    np.testing.assert_allclose(again.score(np.arange(N_USERS)), lp.score(np.arange(N_USERS)))
+
+
+def test_split_links_holds_out_a_seeded_fifth_symmetrically(data) -> None:
+    _, S = data
+    train, test = split_links(S, 0.2, seed=1)
+    undirected = sp.triu(S, k=1).nnz
+    assert sp.triu(test, k=1).nnz == round(undirected * 0.2)
+    assert (train != train.T).nnz == 0 and (test != test.T).nnz == 0
+    assert train.multiply(test).nnz == 0
+    assert ((train + test) != ((S + S.T) > 0)).nnz == 0
+    again, _ = split_links(S, 0.2, seed=1)
+    assert (again != train).nnz == 0
