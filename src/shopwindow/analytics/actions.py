@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import rules
@@ -57,35 +56,55 @@ def event_row(ev: EventIn, received: datetime, event_id: int | None = None) -> d
     }
 
 
+def db_time(value: datetime, sqlite_dialect: bool) -> Any:
+    """A UTC datetime as the column type would bind it (SQLite: SQLAlchemy's text form)."""
+    if not sqlite_dialect:
+        return value
+    v = value.astimezone(UTC) if value.tzinfo else value
+    return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+EVENT_COLS = tuple(c.name for c in EVENT_TABLE.columns)
+_TIME_COLS = frozenset({"occurred_at", "received_at"})
+
+
 def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids."""
     if not rows:
         return []
-    dialect = (session.dialect.name if isinstance(session, Connection)
-               else session.get_bind().dialect.name)
-    ins: Any = (postgresql.insert(EVENT_TABLE) if dialect == "postgresql"
-                else sqlite.insert(EVENT_TABLE))
-    keyed = [r for r in rows if r["dedup_key"] is not None]
-    plain = [r for r in rows if r["dedup_key"] is None]
-    ids = [r["id"] for r in plain]
-    if plain:
-        # executemany: one prepared statement, far cheaper than a huge multi-VALUES insert.
-        session.execute(EVENT_TABLE.insert(), plain)
-    if keyed:
-        # Duplicates inside one batch would hit the constraint with each other, so keep
-        # the first of each key; ON CONFLICT then skips keys stored by earlier batches.
-        seen: dict[str, dict[str, Any]] = {}
-        for r in keyed:
-            seen.setdefault(r["dedup_key"], r)
-        uniq = list(seen.values())
-        cols = len(uniq[0])
-        chunk = max(1, 30000 // cols)
-        for i in range(0, len(uniq), chunk):
-            stmt = ins.values(uniq[i:i + chunk]).on_conflict_do_nothing().returning(
-                EVENT_TABLE.c.id)
-            ids.extend(session.execute(stmt).scalars().all())
+    conn = session if isinstance(session, Connection) else session.connection()
+    lite = conn.dialect.name == "sqlite"
+    # Duplicates inside one batch would hit the constraint with each other: keep the first
+    # of each key; ON CONFLICT then skips keys stored by earlier batches.
+    seen: dict[str, dict[str, Any]] = {}
+    uniq: list[dict[str, Any]] = []
+    for r in rows:
+        k = r["dedup_key"]
+        if k is None:
+            uniq.append(r)
+        elif k not in seen:
+            seen[k] = r
+            uniq.append(r)
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # The hot path: one prepared statement executed for every row on the driver, with
+    # values pre-converted, skips SQLAlchemy's per-row bind processing (~5x faster here).
+    conn.exec_driver_sql(
+        f"INSERT INTO analytics_event ({', '.join(EVENT_COLS)}) VALUES "
+        f"({', '.join([ph] * len(EVENT_COLS))}) ON CONFLICT DO NOTHING",
+        [tuple(db_time(r[c], lite) if c in _TIME_COLS else r[c] for c in EVENT_COLS)
+         for r in uniq])
+    if seen:
+        # Which fresh ids made it (ids are new, so present means inserted by us).
+        fresh = [r["id"] for r in uniq]
+        ids: list[int] = []
+        for i in range(0, len(fresh), 5000):
+            ids.extend(conn.execute(select(EVENT_TABLE.c.id).where(
+                EVENT_TABLE.c.id.in_(fresh[i:i + 5000]))).scalars().all())
+    else:
+        ids = [r["id"] for r in uniq]
     if ids:
-        session.execute(PENDING_TABLE.insert(), [{"event_id": i} for i in ids])
+        conn.exec_driver_sql(f"INSERT INTO analytics_pending (event_id) VALUES ({ph})",
+                             [(i,) for i in ids])
     return ids
 
 

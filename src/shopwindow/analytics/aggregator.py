@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shopwindow.analytics import live, rules
+from shopwindow.analytics.actions import db_time
 from shopwindow.analytics.models import Event, Pending, Rollup, State
 from shopwindow.db.engine import Database
 
@@ -61,21 +61,30 @@ def _lock(conn: Connection, *, wait: bool) -> bool:
                              {"k": LOCK_KEY}).scalar())
 
 
+_UPSERT = ("INSERT INTO analytics_rollup (grain, bucket, entity_type, entity_id, metric, dim, "
+           "dim_value, currency, value) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) "
+           "ON CONFLICT (entity_type, entity_id, grain, bucket, metric, dim, dim_value, "
+           "currency) DO UPDATE SET value = analytics_rollup.value + excluded.value")
+
+
 def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
     if not deltas:
         return
-    ins: Any = (postgresql.insert(ROLLUP) if conn.dialect.name == "postgresql"
-                else sqlite.insert(ROLLUP))
-    stmt = ins.on_conflict_do_update(
-        index_elements=[ROLLUP.c[c] for c in ("entity_type", "entity_id", "grain", "bucket",
-                                               "metric", "dim", "dim_value", "currency")],
-        set_={"value": ROLLUP.c.value + ins.excluded.value})
-    # Sorted: concurrent upserters (rebuild beside a fold on another engine) take row
-    # locks in one order and cannot deadlock.
-    rows = [dict(zip(KEY_COLS, k, strict=True), value=v) for k, v in sorted(deltas.items())
-            if v]
-    for i in range(0, len(rows), 2000):
-        conn.execute(stmt, rows[i:i + 2000])
+    lite = conn.dialect.name == "sqlite"
+    sql = _UPSERT.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
+    # Sorted: concurrent upserters take row locks in one order and cannot deadlock.
+    # Driver-level executemany with pre-converted buckets: SQLAlchemy's per-row bind
+    # processing cost more than the upserts themselves.
+    buckets: dict[datetime, Any] = {}  # a batch spans few buckets: format each once
+    params = []
+    for k, v in sorted(deltas.items()):
+        if v:
+            b = buckets.get(k[1])
+            if b is None:
+                b = buckets[k[1]] = db_time(k[1], lite)
+            params.append((k[0], b, *k[2:], v))
+    for i in range(0, len(params), 5000):
+        conn.exec_driver_sql(sql, params[i:i + 5000])
 
 
 def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]:

@@ -1,0 +1,461 @@
+"""Analytics ingestion and report speed (docs/analytics.md, docs/performance.md).
+
+Part 1 — sustained ingestion: a fresh database with 10 creators × 20 posts, the production
+app under uvicorn (one process; the in-process aggregator on), N client connections
+POSTing batches of page events (80 % impressions, 20 % reads with dwell; every event
+distinct, so nothing is de-duplicated away) to /api/sw/v1/events over loopback for S
+seconds. A reader polls the day rollup of one known creator; freshness is the time from a
+batch's acknowledgement until everything acknowledged by then is visible in that rollup.
+
+Part 2 — a 30-day report for an account with 10M events: raw events (10M rows for the
+account) and their day and hour rollups are seeded in bulk (the minute rollups, which
+reports read for the last 2 days only, are not), then the report of the last 30 days is
+built repeatedly with the reports module (`reports.build`, what /reports serves) and,
+separately, the plain rollup query behind its series.
+
+Prints tables; never asserts on time. The machine is shared: load averages are printed.
+
+    python benchmarks/events.py [--seconds 15] [--connections 8] [--batch 200]
+                                [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                                [--report-events 10000000] [--skip-ingest] [--skip-report]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+# benchmarks/click.py is named like the `click` package httpx imports: take this directory
+# off the front of sys.path, and append it after site-packages for `appserver`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.append(str(HERE))
+
+import httpx  # noqa: E402
+from appserver import running_app  # noqa: E402
+
+SURFACES = ["home", "showcase", "middle_page", "discover", "hashtag", "profile", "other"]
+UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/131.0 Mobile Safari/537.36 bench/{}"
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ------------------------------------------------------------------ databases
+
+
+class Target:
+    """A fresh database: a SQLite file in a temp dir, or a new PostgreSQL database."""
+
+    def __init__(self, pg: str | None, tmp: Path, tag: str) -> None:
+        self.pg = pg
+        self.name = ""
+        if pg:
+            from sqlalchemy import create_engine, text
+
+            from shopwindow.db.engine import driver_url
+
+            self.name = f"sw_bench_{tag}_{secrets.token_hex(3)}"
+            self._admin = create_engine(driver_url(pg), isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{self.name}"'))
+            self.url = pg.rsplit("/", 1)[0] + "/" + self.name
+        else:
+            self.url = f"sqlite:///{tmp}/{tag}.db"
+        from shopwindow.db.migrate import upgrade
+
+        upgrade(self.url)
+
+    @property
+    def backend(self) -> str:
+        return "PostgreSQL" if self.pg else "SQLite"
+
+    def drop(self) -> None:
+        if self.pg:
+            from sqlalchemy import text
+
+            with self._admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self._admin.dispose()
+
+
+def seed_posts(url: str) -> dict[int, list[int]]:
+    """10 creators with 20 posts each, through the real actions: {creator: [post ids]}."""
+    from shopwindow.accounts import actions as accounts
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.social import actions as social
+
+    db = Database(url)
+    out: dict[int, list[int]] = {}
+    for c in range(10):
+        with unit_of_work(db) as s:
+            cid = accounts.register_account(s, username=f"maker{c}", email=f"m{c}@e.com",
+                                            password="correct horse battery",
+                                            role="creator").id
+            out[cid] = [social.create_post(s, cid, text=f"post {i}").id for i in range(20)]
+    db.dispose()
+    return out
+
+
+# ------------------------------------------------------------------ part 1: ingestion
+
+
+def ingest(target: Target, seconds: int, connections: int, batch: int,
+           tmp: Path) -> dict[str, Any]:
+    posts = seed_posts(target.url)
+    known = next(iter(posts))
+    all_posts = [(c, p) for c, ps in posts.items() for p in ps]
+    env = {**os.environ, "SHOPWINDOW_DATABASE_URL": target.url,
+           "SHOPWINDOW_DATA_DIR": str(tmp / "data"), "SHOPWINDOW_JOBS_MODE": "immediate",
+           "SHOPWINDOW_SECRET_KEY": "bench", "SHOPWINDOW_ENVIRONMENT": "production"}
+    acks: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    state = {"cum": 0, "events": 0, "requests": 0, "dups": 0, "errors": 0, "n": 0}
+    fresh: list[float] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        from sqlalchemy import create_engine, text
+
+        from shopwindow.db.engine import driver_url
+
+        eng = create_engine(driver_url(target.url))
+        q = text("SELECT COALESCE(SUM(value), 0) FROM analytics_rollup WHERE entity_type = "
+                 "'creator' AND entity_id = :c AND grain = 'd' AND dim = 'all' AND "
+                 "metric IN ('impressions', 'reads')")
+        ptr = 0
+        with eng.connect() as conn:
+            while True:
+                value = int(conn.execute(q, {"c": known}).scalar() or 0)
+                conn.commit()
+                now = time.time()
+                with lock:
+                    while ptr < len(acks) and value >= acks[ptr][1]:
+                        fresh.append(now - acks[ptr][0])
+                        ptr += 1
+                    caught_up = ptr == len(acks)
+                if done.is_set() and caught_up:
+                    break
+                if done.is_set() and time.time() > state["deadline"]:
+                    break
+                time.sleep(0.01)
+        eng.dispose()
+
+    async def client(base: str, stop_at: float) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+            while time.time() < stop_at:
+                with lock:
+                    state["n"] += 1
+                    n = state["n"]
+                picks = random.sample(all_posts, min(batch, len(all_posts)))
+                events = []
+                for i, (_cid, pid) in enumerate(picks):
+                    read = i % 5 == 0
+                    events.append({"type": "read" if read else "impression",
+                                   "object_type": "post", "object_id": str(pid),
+                                   "surface": SURFACES[i % len(SURFACES)],
+                                   **({"dwell_ms": 1000 + i} if read else {})})
+                mine = sum(1 for cid, _ in picks if cid == known)
+                try:
+                    r = await c.post("/api/sw/v1/events", content=json.dumps({"events": events}),
+                                     headers={"user-agent": UA.format(n),
+                                              "content-type": "application/json"})
+                except httpx.HTTPError:
+                    state["errors"] += 1
+                    continue
+                t = time.time()
+                if r.status_code != 202:
+                    state["errors"] += 1
+                    continue
+                body = r.json()
+                with lock:
+                    state["events"] += body["accepted"]
+                    state["dups"] += body["duplicates"]
+                    state["requests"] += 1
+                    state["cum"] += mine
+                    acks.append((t, state["cum"]))
+
+    with running_app(_free_port(), env, tmp / "server.log") as base:
+        load_before = _load()
+        th = threading.Thread(target=reader, daemon=True)
+        state["deadline"] = float("inf")
+        th.start()
+        t0 = time.time()
+
+        async def run() -> None:
+            await asyncio.gather(*(client(base, t0 + seconds) for _ in range(connections)))
+
+        asyncio.run(run())
+        elapsed = time.time() - t0
+        state["deadline"] = time.time() + 15
+        done.set()
+        th.join(20)
+        load_after = _load()
+    return {"backend": target.backend, "connections": connections, "batch": batch,
+            "seconds": elapsed, "events": state["events"], "requests": state["requests"],
+            "dups": state["dups"], "errors": state["errors"],
+            "eps": state["events"] / elapsed, "rps": state["requests"] / elapsed,
+            "p50": _pct(fresh, 50) * 1000, "p99": _pct(fresh, 99) * 1000,
+            "max": max(fresh) * 1000 if fresh else float("nan"),
+            "unseen": len(acks) - len(fresh), "load": f"{load_before} → {load_after}"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ part 2: report
+
+
+TYPES = [("impression", 70, False), ("read", 20, False), ("click", 8, False),
+         ("order", 2, True)]
+METRIC = {"impression": ["impressions"], "read": ["reads", "dwell_ms"], "click": ["clicks"],
+          "order": ["orders", "gmv"]}
+DIMV = {"surface": SURFACES, "follower": ["yes", "no"], "vertical": ["beauty"],
+        "region": ["CN", "US", ""], "device": ["mobile", "desktop", "tablet"],
+        "lang": ["zh-CN", "en"]}
+
+
+def seed_report(target: Target, n_events: int) -> tuple[int, int, int]:
+    """Raw events and day+hour rollups for one creator: (creator id, raw rows, rollup rows)."""
+    from shopwindow.accounts import actions as accounts
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.social import actions as social
+
+    db = Database(target.url)
+    with unit_of_work(db) as s:
+        cid = accounts.register_account(s, username="bigmaker", email="big@e.com",
+                                        password="correct horse battery", role="creator").id
+        posts = [social.create_post(s, cid, text=f"p{i}").id for i in range(30)]
+    db.dispose()
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = 30 * 24
+    per_hour_post = max(1, n_events // (hours * len(posts)))
+    rng = random.Random(7)
+    rollup: dict[tuple[Any, ...], int] = {}
+    raw_rows = 0
+
+    def bump(key: tuple[Any, ...], v: int) -> None:
+        rollup[key] = rollup.get(key, 0) + v
+
+    def rows() -> Any:
+        nonlocal raw_rows
+        for h in range(hours):
+            hour = now - timedelta(hours=hours - h)
+            day = hour.replace(hour=0)
+            for pi, pid in enumerate(posts):
+                rec = 10_000_000 + pi
+                for etype, share, money in TYPES:
+                    k = per_hour_post * share // 100
+                    if k == 0:
+                        continue
+                    for metric in METRIC[etype]:
+                        if metric == "dwell_ms":
+                            v = k * 1500
+                        elif metric == "gmv":
+                            v = k * 9900
+                        else:
+                            v = k
+                        cur = "CNY" if metric == "gmv" else ""
+                        for ent, eid in (("post", pid), ("creator", cid), ("platform", 0),
+                                         ("recommendation", rec)):
+                            for grain, b in (("h", hour), ("d", day)):
+                                bump((ent, eid, grain, b, metric, "all", "", cur), v)
+                                for dim, vals in DIMV.items():
+                                    for j, dv in enumerate(vals):
+                                        # event i of this kind has value vals[i % len]
+                                        share_j = k // len(vals) + (1 if j < k % len(vals)
+                                                                    else 0)
+                                        if share_j:
+                                            bump((ent, eid, grain, b, metric, dim, dv, cur),
+                                                 v * share_j // k)
+                    for i in range(k):
+                        raw_rows += 1
+                        yield (_rid(hour, raw_rows), hour + timedelta(seconds=i % 3600),
+                               hour + timedelta(seconds=i % 3600), etype,
+                               rng.randrange(1, 10**9), "post", pid, cid, pid,
+                               rec if etype in ("click", "order") else None,
+                               None, None, None, SURFACES[i % 7], i % 2 == 0, "beauty",
+                               ["CN", "US", ""][i % 3], ["mobile", "desktop", "tablet"][i % 3],
+                               ["zh-CN", "en"][i % 2],
+                               1500 if etype == "read" else (9900 if money else 0),
+                               "CNY" if money else "", None)
+
+    cols = ("id", "occurred_at", "received_at", "type", "actor_id", "object_type", "object_id",
+            "creator_id", "post_id", "recommendation_id", "product_id", "partner_id",
+            "promotion_id", "surface", "is_follower", "vertical", "region", "device", "lang",
+            "value", "currency", "dedup_key")
+    t0 = time.time()
+    if target.pg:
+        import psycopg
+
+        with psycopg.connect(target.url) as conn, conn.cursor() as cur:
+            with cur.copy(f"COPY analytics_event ({', '.join(cols)}) FROM STDIN") as cp:
+                for r in rows():
+                    cp.write_row(r)
+            with cur.copy("COPY analytics_rollup (entity_type, entity_id, grain, bucket, "
+                          "metric, dim, dim_value, currency, value) FROM STDIN") as cp:
+                for k, v in rollup.items():
+                    cp.write_row((*k, v))
+            cur.execute("ANALYZE")
+    else:
+        import sqlite3
+
+        path = target.url.split("///", 1)[1]
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        it = rows()
+        while True:
+            chunk = []
+            for r in it:
+                chunk.append((*r[:1], r[1].strftime(fmt), r[2].strftime(fmt), *r[3:]))
+                if len(chunk) >= 50_000:
+                    break
+            if not chunk:
+                break
+            conn.executemany(f"INSERT INTO analytics_event ({', '.join(cols)}) VALUES "
+                             f"({', '.join('?' * len(cols))})", chunk)
+            conn.commit()
+        conn.executemany("INSERT INTO analytics_rollup (entity_type, entity_id, grain, bucket, "
+                         "metric, dim, dim_value, currency, value) VALUES (?,?,?,?,?,?,?,?,?)",
+                         [(*k[:3], k[3].strftime(fmt), *k[4:], v)
+                          for k, v in rollup.items()])
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.close()
+    print(f"  seeded {raw_rows:,} raw events and {len(rollup):,} rollup rows in "
+          f"{time.time() - t0:.0f} s ({target.backend})", flush=True)
+    return cid, raw_rows, len(rollup)
+
+
+def _rid(hour: datetime, n: int) -> int:
+    """Time-sortable, unique: the hour's smallest id plus a running number (< 10⁸ ≪ 2⁴⁰)."""
+    from shopwindow.core.ids import id_floor_for_ms
+
+    return id_floor_for_ms(int(hour.timestamp() * 1000)) + n
+
+
+def report(target: Target, n_events: int, runs: int) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import text
+
+    from shopwindow.db.engine import Database
+
+    cid, raw, keys = seed_report(target, n_events)
+    db = Database(target.url)
+    out: dict[str, Any] = {"backend": target.backend, "raw": raw, "rollups": keys}
+    now = datetime.now(UTC)
+    series_sql = text(
+        "SELECT bucket, metric, currency, SUM(value) FROM analytics_rollup WHERE "
+        "entity_type = 'creator' AND entity_id = :c AND grain = 'd' AND bucket >= :a AND "
+        "bucket < :b AND dim = 'all' GROUP BY bucket, metric, currency")
+    start = (now - timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
+    bind_start: Any = start if target.pg else start.strftime("%Y-%m-%d %H:%M:%S.%f")
+    bind_end: Any = now if target.pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    times = []
+    with db.read_sessions() as s:
+        for _ in range(runs):
+            t = time.perf_counter()
+            s.execute(series_sql, {"c": cid, "a": bind_start, "b": bind_end}).all()
+            times.append((time.perf_counter() - t) * 1000)
+    out["series_p50"], out["series_p99"] = _pct(times, 50), _pct(times, 99)
+    try:
+        from shopwindow.analytics import report_rules as rr
+        from shopwindow.analytics import reports
+
+        scope = reports.Scope("account", "creator", (cid,), "@bigmaker", cid, cid)
+        w = rr.make_window(start=now - timedelta(days=30), end=now, grain="day",
+                           tz=ZoneInfo("UTC"), now=now)
+        times = []
+        with db.read_sessions() as s:
+            for _ in range(runs):
+                t = time.perf_counter()
+                reports.build(s, scope, w)
+                times.append((time.perf_counter() - t) * 1000)
+        out["build_p50"], out["build_p99"] = _pct(times, 50), _pct(times, 99)
+    except Exception as exc:  # the reports module is another stream's work in progress
+        out["build_error"] = f"{type(exc).__name__}: {exc}"
+    db.dispose()
+    return out
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--pg", default=None, help="PostgreSQL server URL (a database is created)")
+    ap.add_argument("--report-events", type=int, default=10_000_000)
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-report", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("SHOPWINDOW_PASSWORD_TIME_COST", "1")
+    os.environ.setdefault("SHOPWINDOW_PASSWORD_MEMORY_COST", "1024")
+    print(f"load average before: {_load()}  (2 cores shared with other work: noisy)")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if not args.skip_ingest:
+            t = Target(args.pg, tmp, "ingest")
+            try:
+                r = ingest(t, args.seconds, args.connections, args.batch, tmp)
+            finally:
+                t.drop()
+            print("\n| backend | connections × batch | events/s | requests/s | freshness p50 "
+                  "| p99 | max | not visible | errors | load avg (1/5/15) |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            print(f"| {r['backend']} | {r['connections']} × {r['batch']} | {r['eps']:,.0f} | "
+                  f"{r['rps']:,.0f} | {r['p50']:.0f} ms | {r['p99']:.0f} ms | "
+                  f"{r['max']:.0f} ms | {r['unseen']} | {r['errors']} | {r['load']} |")
+            print(f"({r['events']:,} events accepted in {r['seconds']:.1f} s, "
+                  f"{r['dups']} duplicates)", flush=True)
+        if not args.skip_report:
+            t = Target(args.pg, tmp, "report")
+            try:
+                r = report(t, args.report_events, args.runs)
+            finally:
+                t.drop()
+            print("\n| backend | raw events | rollup rows | 30-day series query p50 | p99 "
+                  "| reports.build p50 | p99 |")
+            print("| --- | --- | --- | --- | --- | --- | --- |")
+            b50 = f"{r['build_p50']:.1f} ms" if "build_p50" in r else r.get("build_error", "")
+            b99 = f"{r['build_p99']:.1f} ms" if "build_p99" in r else ""
+            print(f"| {r['backend']} | {r['raw']:,} | {r['rollups']:,} | "
+                  f"{r['series_p50']:.1f} ms | {r['series_p99']:.1f} ms | {b50} | {b99} |")
+    print(f"\nload average after: {_load()}")
+
+
+if __name__ == "__main__":
+    main()
