@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 # This file is named like the `click` package that uvicorn and httpx import: take the
@@ -126,12 +127,19 @@ def main() -> None:
     ap.add_argument("--recommendations", type=int, default=90)
     ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--port", type=int, default=8771)
+    ap.add_argument("--jobs", choices=["thread", "external"], default="thread",
+                    help="thread: job workers inside the web process (embedded default); "
+                         "external: the web process only enqueues (`shopwindow worker` "
+                         "elsewhere, production shape)")
+    ap.add_argument("--redis", default=None, help="Redis URL (job queue, caches)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sw-click-"))
     url = args.pg or f"sqlite:///{tmp}/click.db"
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
-           "SHOPWINDOW_JOBS_MODE": "thread", "SHOPWINDOW_LOG_LEVEL": "WARNING",
+           "SHOPWINDOW_JOBS_MODE": args.jobs, "SHOPWINDOW_LOG_LEVEL": "WARNING",
            "SHOPWINDOW_BASE_URL": f"http://127.0.0.1:{args.port}"}
+    if args.redis:
+        env["SHOPWINDOW_REDIS_URL"] = args.redis
     os.environ.update(env)
     recs = seed(url, args.recommendations)
     paths = tmp / "paths.txt"
@@ -139,8 +147,10 @@ def main() -> None:
     with running_app(args.port, env, tmp / "server.log") as base:
         for r in recs:  # warm the target cache
             httpx.get(f"{base}/go/{r}", headers={"user-agent": UA})
+        load_before = os.getloadavg()[0]
         ping = wrk(base + "/ping", None, args.connections, args.seconds)
         go = wrk(base + "/go/0", paths, args.connections, args.seconds)
+        load_after = os.getloadavg()[0]
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database
@@ -153,7 +163,9 @@ def main() -> None:
     ratio = go["rps"] / ping["rps"] * 100
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {'PostgreSQL' if args.pg else 'SQLite'}, "
-          f"{args.connections} connections, {args.seconds} s each, wrk")
+          f"{args.connections} connections, {args.seconds} s each, wrk, jobs {args.jobs}"
+          f"{', Redis' if args.redis else ''}, load average (1 min) {load_before:.2f} before / "
+          f"{load_after:.2f} after, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| measure | value | target |\n| --- | --- | --- |")
     print(f"| GET /ping req/s | {ping['rps']:,.0f} | |")
     print(f"| GET /ping p50 / p99 | {ping['p50']:.1f} / {ping['p99']:.1f} ms | |")

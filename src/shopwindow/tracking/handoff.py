@@ -12,6 +12,7 @@ has its click. See docs/tracking.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -173,6 +174,34 @@ for _etype in ("showcase.recommendation_updated", "showcase.recommendation_delet
     subscribe_live(_etype, _invalidate)
 
 
+_Item = tuple[dict[str, Any], "Future[None] | asyncio.Future[None]"]
+
+
+def _settle(futs: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for fut in futs:
+        if not fut.done():
+            if exc is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(exc)
+
+
+def _resolve_all(batch: list[_Item], exc: BaseException | None) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _, fut in batch:
+        if isinstance(fut, asyncio.Future):
+            by_loop.setdefault(fut.get_loop(), []).append(fut)
+        elif exc is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(exc)
+    for loop, futs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futs, exc)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            pass
+
+
 class ClickWriter:
     """Group commit: one transaction for the clicks of every request waiting right now.
 
@@ -183,29 +212,66 @@ class ClickWriter:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._q: queue.SimpleQueue[tuple[dict[str, Any], Future[None]] | None] = \
-            queue.SimpleQueue()
+        self._q: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Committed events wait here for the publisher thread: enqueueing one job per
+        # durable subscriber and event must not hold up the next commit.
+        self._events: queue.SimpleQueue[list[DomainEvent] | None] = queue.SimpleQueue()
+        self._publisher: threading.Thread | None = None
         self.batches = 0
         self.rows = 0
 
     def submit(self, row: dict[str, Any]) -> Future[None]:
+        """Queue a click row; the Future resolves once its transaction committed."""
         fut: Future[None] = Future()
+        self._put((row, fut))
+        return fut
+
+    def submit_async(self, row: dict[str, Any]) -> asyncio.Future[None]:
+        """`submit` for the event loop: an asyncio future of the running loop. The writer
+        wakes each loop once per batch (one call_soon_threadsafe, not one per click)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put((row, fut))
+        return fut
+
+    def _put(self, item: _Item) -> None:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="click-writer",
                                                     daemon=True)
                     self._thread.start()
-        self._q.put((row, fut))
-        return fut
+        self._q.put(item)
 
     def stop(self) -> None:
         if self._thread is not None:
             self._q.put(None)
             self._thread.join(10)
             self._thread = None
+        if self._publisher is not None:
+            self._events.put(None)
+            self._publisher.join(10)
+            self._publisher = None
+
+    def _publish_loop(self) -> None:
+        while True:
+            events = self._events.get()
+            if events is None:
+                return
+            while True:  # coalesce whatever else committed meanwhile
+                try:
+                    more = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._events.put(None)
+                    break
+                events += more
+            try:
+                publish(events)
+            except Exception:
+                log.exception("publishing click events failed (the sweeper will retry)")
 
     def _run(self) -> None:
         while True:
@@ -227,7 +293,7 @@ class ClickWriter:
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[dict[str, Any], Future[None]]]) -> None:
+    def _write(self, batch: list[_Item]) -> None:
         # Core statements on a bare connection: this thread competes with the event loop
         # for the GIL, so it must do as little Python work per batch as possible.
         rows = [row for row, _ in batch]
@@ -236,19 +302,19 @@ class ClickWriter:
                 events = actions.insert_clicks(conn, rows)
         except Exception as exc:
             log.exception("click batch of %d failed", len(batch))
-            for _, fut in batch:
-                fut.set_exception(exc)
+            _resolve_all(batch, exc)
             return
         self.batches += 1
         self.rows += len(batch)
-        # Durable: answer the requests first, then publish the events.
-        for _, fut in batch:
-            fut.set_result(None)
+        # Durable: answer the requests first, then publish the events (off this thread;
+        # rows not yet marked dispatched are re-published by the outbox sweeper).
+        _resolve_all(batch, None)
         if events:
-            try:
-                publish(events)
-            except Exception:
-                log.exception("publishing click events failed (the sweeper will retry)")
+            if self._publisher is None:
+                self._publisher = threading.Thread(target=self._publish_loop,
+                                                   name="click-publisher", daemon=True)
+                self._publisher.start()
+            self._events.put(events)
 
 
 __all__ = ["ClickWriter", "NotFound", "Target", "TargetCache", "check_url", "lookup_cart",

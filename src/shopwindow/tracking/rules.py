@@ -110,6 +110,7 @@ def looks_like_token(value: str | None) -> bool:
     return bool(value) and TOKEN_RE.match(value or "") is not None
 
 
+@lru_cache(maxsize=4096)
 def ip_hash(secret_key: str, ip: str) -> str:
     """Keyed hash of the client IP (abuse analysis without storing the address)."""
     mac = hmac.new(secret_key.encode(), b"sw-click-ip:" + ip.encode(), hashlib.sha256)
