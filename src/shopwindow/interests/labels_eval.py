@@ -53,7 +53,7 @@ class Report:
         return asdict(self)
 
 
-def read_tsv(path: Path) -> tuple[list[str], list[str]]:
+def read_tsv(path: Path, min_labels: int = 2) -> tuple[list[str], list[str]]:
     """(texts, labels) of a `label<TAB>text` file; blank lines are skipped."""
     texts: list[str] = []
     labels: list[str] = []
@@ -69,8 +69,10 @@ def read_tsv(path: Path) -> tuple[list[str], list[str]]:
             raise DataError(f"{path}:{n}: expected 'label<TAB>text'")
         labels.append(label.strip())
         texts.append(text.strip())
-    if len(set(labels)) < 2:
-        raise DataError(f"{path}: needs examples of at least two labels")
+    if not labels:
+        raise DataError(f"{path}: no labelled lines")
+    if len(set(labels)) < min_labels:
+        raise DataError(f"{path}: needs examples of at least {min_labels} labels")
     return texts, labels
 
 
@@ -133,7 +135,7 @@ def evaluate(train: Path, test: Path, *, tune_params: bool = True, baseline: boo
              step: Callable[[str], None] = lambda _: None) -> Report:
     """Train on `train` (tuning on its validation split), score on `test`."""
     xtr, ytr = read_tsv(train)
-    xte, yte = read_tsv(test)
+    xte, yte = read_tsv(test, min_labels=1)
     chosen = params or ModelParams()
     validation: list[dict[str, Any]] = []
     if tune_params:

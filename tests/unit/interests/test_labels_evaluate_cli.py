@@ -81,3 +81,17 @@ def test_evaluate_names_the_bad_line(files, tmp_path):
     res = runner.invoke(app, ["labels", "evaluate", "--train", str(train), "--test", str(bad)])
     assert res.exit_code == 1
     assert "bad.tsv:2" in res.output and "label<TAB>text" in res.output
+
+
+def test_training_file_needs_two_labels_test_file_one(files, tmp_path):
+    train, test = files
+    one = tmp_path / "one.tsv"
+    one.write_text("food\t火锅 奶茶\nfood\t甜品\n", encoding="utf-8")
+    res = runner.invoke(app, ["labels", "evaluate", "--train", str(one), "--test", str(test),
+                              "--no-tune"])
+    assert res.exit_code == 1 and "at least 2 labels" in res.output
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["labels", "evaluate", "--train", str(train), "--test", str(one),
+                              "--no-tune", "--no-baseline", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text(encoding="utf-8"))["model"]["accuracy"] == 1.0
