@@ -73,6 +73,8 @@ def test_report_updates_live_when_a_fan_taps_buy(
                                          password=PASSWORD, role="creator").id
         finn = accounts.register_account(s, username="finn", email="finn@example.com",
                                          password=PASSWORD, role="fan").id
+        accounts.register_account(s, username="olga", email="olga@example.com",
+                                  password=PASSWORD, role="operator")
     with uow() as s:
         social.follow(s, finn, maya)
     with httpx.Client(timeout=10) as http:
@@ -101,7 +103,8 @@ def test_report_updates_live_when_a_fan_taps_buy(
     expect(clicks).to_have_text("0")
     expect(c.locator("#report")).to_have_attribute("data-live", "on")
     expect(c.locator("#report-chart svg polyline")).to_have_count(1)
-    assert "+08:00" in (c.locator("#report-series tbody tr th").first.text_content() or "")
+    first = c.locator("#report-series tbody tr th time").first
+    assert (first.get_attribute("datetime") or "").endswith("+08:00")
     c.evaluate("window.__sameDocument = true")
     shot(c, "creator-report-before")
 
@@ -125,4 +128,18 @@ def test_report_updates_live_when_a_fan_taps_buy(
     shot(c, "creator-report-after-buy")
     ctx_f.close()
     ctx_c.close()
+
+    # --- The operator's platform report (desktop, Chinese) ranks the creator by clicks.
+    ctx_o = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900},
+                                locale="en-US", timezone_id="Europe/Berlin")
+    o = _sign_in(ctx_o, "olga")
+    o.goto("/locale/zh-CN?next=/")
+    o.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    o.get_by_role("link", name="平台报表").click()
+    expect(o.locator("#report-tz")).to_have_text("Europe/Berlin")
+    top = o.locator("section.report-top", has_text="点击最多的达人")
+    expect(top.locator("tbody tr").first).to_contain_text("@maya")
+    expect(o.locator('[data-total="clicks"]')).to_have_text("1")
+    shot(o, "operator-platform-report")
+    ctx_o.close()
     assert not errors, errors

@@ -258,6 +258,13 @@ def label(bucket: datetime, w: Window) -> str:
     return bucket.astimezone(w.tz).isoformat(timespec="minutes")
 
 
+def display_label(bucket: datetime, w: Window) -> str:
+    """Short label for tables and charts: '2026-12-06' for days, '12-06 14:00' otherwise."""
+    if w.grain == "day":
+        return label(bucket, w)
+    return bucket.astimezone(w.tz).strftime("%m-%d %H:%M")
+
+
 # ------------------------------------------------------------------ derived metrics
 
 

@@ -66,6 +66,7 @@ class ReportRead(BaseModel):
     range: RangeRead
     metrics: list[str]
     labels: list[str]
+    display_labels: list[str]
     buckets: list[str]
     series: dict[str, list[int]]
     money_series: dict[str, dict[str, list[int]]]
@@ -137,6 +138,7 @@ def report_read(rep: Report, locale: str) -> ReportRead:
         range=RangeRead(start=w.start.isoformat(), end=w.end.isoformat(), grain=w.grain,
                         source_grain=w.source, tz=w.tz_name, day_basis=w.day_basis),
         metrics=list(rep.metrics), labels=[rr.label(b, w) for b in rep.buckets],
+        display_labels=[rr.display_label(b, w) for b in rep.buckets],
         buckets=[b.isoformat() for b in rep.buckets], series=series,
         money_series=money_series,
         totals=FiguresRead(**figures(rep.totals, locale)), formatted=formatted,

@@ -50,6 +50,7 @@ def test_hour_buckets_are_labelled_in_the_viewers_zone() -> None:
                        now=NOW)
     assert w.grain == "hour"
     assert rr.label(w.start, w) == "2026-12-06T06:00+08:00"
+    assert rr.display_label(w.start, w) == "12-06 06:00"
 
 
 def test_local_days_across_a_dst_change_have_23_and_25_hours() -> None:

@@ -182,7 +182,10 @@
       var tr = document.createElement("tr");
       var th = document.createElement("th");
       th.scope = "row";
-      th.textContent = label;
+      var time = document.createElement("time");
+      time.setAttribute("datetime", label);
+      time.textContent = (data.display_labels || data.labels)[i];
+      th.appendChild(time);
       tr.appendChild(th);
       TABLE_METRICS.forEach(function (m) {
         var td = document.createElement("td");
