@@ -173,3 +173,31 @@ def test_every_instant_falls_in_exactly_one_local_day(dt: datetime, zone: str) -
     assert w.day_basis == "local" and b in rr.buckets(w)
     assert b <= dt < rr.next_bucket(b, "day", tz)
     assert rr.label(b, w) == dt.astimezone(tz).date().isoformat()
+
+
+@given(st.lists(st.tuples(st.integers(0, 24 * 6 - 1), st.integers(1, 1000)), max_size=40),
+       st.sampled_from(["Asia/Shanghai", "America/Los_Angeles", "Europe/London",
+                        "Pacific/Kiritimati", "America/St_Johns"]))
+def test_hour_rollups_regroup_into_local_days_without_loss(rows: list[tuple[int, int]],
+                                                           zone: str) -> None:
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 3, 5, tzinfo=UTC)  # spans the US DST change on March 8
+    w = rr.make_window(start=start, end=start + timedelta(days=5), grain="day", tz=tz,
+                       now=start + timedelta(days=6))
+    per_day: dict[str, int] = {}
+    for h, v in rows:
+        bucket = start + timedelta(hours=h)
+        if not w.start <= bucket < w.end:
+            continue
+        key = rr.label(rr.bucket_of(bucket, w), w)
+        per_day[key] = per_day.get(key, 0) + v
+    labels = {rr.label(b, w) for b in rr.buckets(w)}
+    assert set(per_day) <= labels
+    # the same sums computed the obvious way: the local calendar date of each hour
+    naive: dict[str, int] = {}
+    for h, v in rows:
+        bucket = start + timedelta(hours=h)
+        if w.start <= bucket < w.end:
+            d = bucket.astimezone(tz).date().isoformat()
+            naive[d] = naive.get(d, 0) + v
+    assert per_day == naive
