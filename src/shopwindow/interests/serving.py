@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from shopwindow.interests import profiles, queries, rules
 from shopwindow.interests.recs import LinkPredictor, SocialRecommender
 from shopwindow.interests.rules import Reason
 from shopwindow.interests.training import current_version, recs_dir
+from shopwindow.outbox import subscribe_live
 from shopwindow.showcase import queries as showcase_q
 from shopwindow.social import queries as social_q
 
@@ -143,22 +145,51 @@ class AccountSuggestion:
 @dataclass(slots=True)
 class _Context:
     catalogue: dict[int, showcase_q.CatalogueEntry]
-    slugs: dict[str, Any]
+    slugs: dict[str, tuple[str, str]]  # slug -> (English name, Chinese name)
     creator_verticals: dict[int, dict[str, float]]
 
 
+CONTEXT_TTL = 30.0
+# Per database engine (weakly: a disposed engine takes its entry with it): the catalogue
+# and taxonomy change rarely and every recommender needs them, so they are read once per
+# CONTEXT_TTL and dropped at once when this process commits a catalogue change.
+_contexts: weakref.WeakKeyDictionary[Any, tuple[float, _Context]] = weakref.WeakKeyDictionary()
+_contexts_lock = threading.Lock()
+CATALOGUE_EVENTS = ("showcase.recommendation_published", "showcase.recommendation_deleted",
+                    "showcase.product_availability_changed", "interests.vertical_changed")
+
+
+def _forget_contexts(_event: Any = None) -> None:
+    with _contexts_lock:
+        _contexts.clear()
+
+
+for _etype in CATALOGUE_EVENTS:
+    subscribe_live(_etype, _forget_contexts)
+
+
 def _context(session: Session) -> _Context:
+    engine = session.get_bind()
+    now = time.monotonic()
+    with _contexts_lock:
+        hit = _contexts.get(engine)
+    if hit is not None and now - hit[0] < CONTEXT_TTL:
+        return hit[1]
     entries = showcase_q.catalogue(session)
-    slugs = queries.verticals_by_slug(session)
-    return _Context({e.product_id: e for e in entries}, slugs,
-                    profiles.creator_verticals(entries, set(slugs)))
+    slugs = {slug: (str(v.name_en), str(v.name_zh))
+             for slug, v in queries.verticals_by_slug(session).items()}
+    ctx = _Context({e.product_id: e for e in entries}, slugs,
+                   profiles.creator_verticals(entries, set(slugs)))
+    with _contexts_lock:
+        _contexts[engine] = (now, ctx)
+    return ctx
 
 
 def _vreason(ctx: _Context, code: str, slug: str) -> Reason:
-    v = ctx.slugs.get(slug)
-    if v is None:
+    names = ctx.slugs.get(slug)
+    if names is None:
         return Reason(code, name=slug)
-    return Reason(code, name=str(v.name_en), name_zh=str(v.name_zh))
+    return Reason(code, name=names[0], name_zh=names[1])
 
 
 def _popularity(e: showcase_q.CatalogueEntry, now: Any) -> float:
@@ -241,7 +272,12 @@ def _model_scores(art: Artefacts, account_id: int, prof: profiles.Profile) -> di
     # Users not in the artefacts get index 0 but always with explicit rows, so nothing of
     # account 0's stored data leaks into their scores.
     user = art.user_index.get(account_id, 0)
-    idx, sc = art.model.recommend(user, CANDIDATES, R_row=R_row, S_row=S_row)
+    try:
+        idx, sc = art.model.recommend(user, CANDIDATES, R_row=R_row, S_row=S_row)
+    except (ValueError, IndexError):
+        # A degenerate model (e.g. no product with enough interactions for the item-item
+        # core) must not take the page down: interests + popularity still rank.
+        return {}
     return {int(art.item_ids[i]): float(s) for i, s in zip(idx, sc, strict=True)
             if np.isfinite(s) and s > 1e-5}
 
@@ -462,7 +498,7 @@ def profile_summary(session: Session, account_id: int, n: int = 5) -> ProfileSum
         return [(k, round(v / total, 4)) for k, v in
                 sorted(d.items(), key=lambda kv: (-kv[1], str(kv[0])))[:n] if v > 0]
 
-    verts = [(s, str(ctx.slugs[s].name_en), str(ctx.slugs[s].name_zh), w)
+    verts = [(s, ctx.slugs[s][0], ctx.slugs[s][1], w)
              for s, w in shares({k: v for k, v in prof.verticals.items() if k in ctx.slugs})]
     people = accounts_q.accounts_by_ids(session, list(prof.creators))
     creators = [(people[c], w) for c, w in

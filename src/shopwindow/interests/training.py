@@ -177,7 +177,7 @@ def train(session: Session, data_dir: Path | None = None, *,
     report("matrices built", 0.3)
     model: SocialRecommender | None = None
     links: LinkPredictor | None = None
-    if m.R.shape[0] and m.R.shape[1]:
+    if m.R.nnz:
         model = SocialRecommender().fit(m.R, m.S)
     report("item recommender fitted", 0.7)
     if m.S.shape[0]:
