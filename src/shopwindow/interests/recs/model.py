@@ -11,6 +11,7 @@ users (no interactions, no friends) get the most popular items.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 from shopwindow.interests.recs._sparse import as_csr, load_csr, row_normalise, save_csr, top_k
 
@@ -58,6 +60,7 @@ class SocialRecommender:
         self._core = np.empty(0, dtype=np.int64)
         self._B: np.ndarray | None = None
         self._Y: np.ndarray | None = None
+        self._YtY: np.ndarray | None = None
         self._counts = np.empty(0, dtype=np.float32)
         self._tie = np.empty(0, dtype=np.float32)
         self.fit_seconds = 0.0
@@ -79,7 +82,7 @@ class SocialRecommender:
         self._tie = (_TIE * counts / max(counts.max(initial=0.0), 1.0)).astype(np.float32)
         p = self.params
         self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
-        self._B = self._Y = None
+        self._B = self._Y = self._YtY = None
         report("prepared", 0.05)
         dense = len(self._core) <= int(p["max_dense_items"])
         if dense:
@@ -116,7 +119,7 @@ class SocialRecommender:
             out[:, self._core] = _unit_rows(ease)
         weight = 1.0 if self._B is None else float(p["als_weight"])
         if self._Y is not None and weight:
-            U = _fold_in(Xs, self._Y, float(p["als_reg"]), float(p["als_alpha"]))
+            U = _fold_in(Xs, self._Y, self._gram(), float(p["als_alpha"]))
             out += weight * _unit_rows(U @ self._Y.T)
         out += self._tie
         return out
@@ -127,11 +130,23 @@ class SocialRecommender:
         """Top-k item indices and scores, without the user's own items and `exclude`."""
         users = np.asarray([user], dtype=np.int64)
         own = self._user_rows(users, R_row)
-        scores = self.score(users, own, S_row)[0]
+        # One user's products are tiny: BLAS threads only add hand-off latency (tens of ms
+        # on a loaded machine), so a single request runs single-threaded.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            scores = self.score(users, own, S_row)[0]
         scores[own.indices] = -np.inf
         if exclude is not None and len(exclude):
             scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
         return top_k(scores, k)
+
+    def _gram(self) -> np.ndarray:
+        """YᵀY + λI of the item factors, computed once per fitted model."""
+        assert self._Y is not None
+        if self._YtY is None:
+            f = self._Y.shape[1]
+            self._YtY = (self._Y.T @ self._Y
+                         + float(self.params["als_reg"]) * np.eye(f, dtype=np.float32))
+        return self._YtY
 
     def _fitted_R(self) -> sp.csr_matrix:
         if self._R is None:
@@ -189,9 +204,15 @@ class SocialRecommender:
             model._R, model._S = load_csr("R", z), load_csr("S", z)
             model._core, model._counts, model._tie = z["core"], z["counts"], z["tie"]
             model.fit_seconds = float(z["fit_seconds"])
-            model._B = z["B"] if "B" in z.files else None
-            model._Y = z["Y"] if "Y" in z.files else None
+            model._B = np.ascontiguousarray(z["B"]) if "B" in z.files else None
+            model._Y = np.ascontiguousarray(z["Y"]) if "Y" in z.files else None
         return model
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """One controller per process: building it inspects every loaded library."""
+    return ThreadpoolController()
 
 
 def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -226,7 +247,8 @@ def _ease(X: sp.csr_matrix, l2: float) -> np.ndarray:
     P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
     B = P / (-np.diag(P))
     B[np.diag_indices_from(B)] = 0.0
-    return B.astype(np.float32)
+    # C order: scipy's sparse @ dense copies a Fortran-ordered operand on every call
+    return np.ascontiguousarray(B, dtype=np.float32)
 
 
 def _als_item_factors(X: sp.csr_matrix, factors: int, reg: float, iters: int,
@@ -243,10 +265,9 @@ def _als_item_factors(X: sp.csr_matrix, factors: int, reg: float, iters: int,
     return np.asarray(als.item_factors, dtype=np.float32)
 
 
-def _fold_in(X: sp.csr_matrix, Y: np.ndarray, reg: float, alpha: float) -> np.ndarray:
-    """User factors for rows X given item factors Y: one ALS half-step per user."""
+def _fold_in(X: sp.csr_matrix, Y: np.ndarray, YtY: np.ndarray, alpha: float) -> np.ndarray:
+    """User factors for rows X given item factors Y and YᵀY + λI: one ALS half-step."""
     f = Y.shape[1]
-    YtY = Y.T @ Y + reg * np.eye(f, dtype=np.float32)
     U = np.zeros((X.shape[0], f), dtype=np.float32)
     for u in range(X.shape[0]):
         lo, hi = X.indptr[u], X.indptr[u + 1]
