@@ -35,6 +35,7 @@ def world(uow: Any, sim: Any, partner_id: int, in_stock: list[dict[str, Any]],  
     bea = make_account(uow, "bea", role="creator")
     fan = make_account(uow, "fan")
     ops = make_account(uow, "ops", role="operator")
+    muzi = make_account(uow, "muzi", role="brand")
     rec = publish(uow, sim, ada, in_stock[:1])[0]
     with uow() as s:
         post = social.create_post(s, ada, text='=HYPERLINK("http://evil.example","x")').id
@@ -43,8 +44,10 @@ def world(uow: Any, sim: Any, partner_id: int, in_stock: list[dict[str, Any]],  
     with uow() as s:
         product = showcase_q.get_recommendation(s, rec).product_id
     tokens = {n: token_for(uow, i, "read") for n, i in
-              (("ada", ada), ("bea", bea), ("fan", fan), ("ops", ops))}
-    return {"ada": ada, "bea": bea, "fan": fan, "ops": ops, "rec": rec, "post": post,
+              (("ada", ada), ("bea", bea), ("fan", fan), ("ops", ops),
+                                                    ("muzi", muzi))}
+    return {"ada": ada, "bea": bea, "fan": fan, "ops": ops, "muzi": muzi, "rec": rec,
+            "post": post,
             "product": product, "tok": tokens}
 
 
@@ -155,7 +158,7 @@ def test_only_owners_and_operators_see_reports(client: Any, uow: Any,
     for path in owned:
         assert client.get(API + path, headers=auth(w, "ada")).status_code == 200, path
         assert client.get(API + path, headers=auth(w, "ops")).status_code == 200, path
-        for who in ("bea", "fan"):
+        for who in ("bea", "fan", "muzi"):
             r = client.get(API + path, headers=auth(w, who))
             assert r.status_code == 404, (path, who)
             assert r.headers["content-type"].startswith("application/problem+json")
@@ -164,6 +167,10 @@ def test_only_owners_and_operators_see_reports(client: Any, uow: Any,
         r2 = client.get(API + missing, headers=auth(w, "bea"))
         assert r2.status_code == 404 and r2.json()["detail"] == r.json()["detail"]
         assert client.get(API + path).status_code == 401
+    # a brand (organisation account) has the same account report as a creator
+    j = client.get(f"{API}/me", headers=auth(w, "muzi")).json()
+    assert j["scope"] == {"kind": "account", "id": str(w["muzi"]), "title": "@muzi"}
+    assert j["live"] == [f"creator:{w['muzi']}"]
     assert client.get(f"{API}/platform", headers=auth(w, "ada")).status_code == 404
     assert client.get(f"{API}/platform", headers=auth(w, "ops")).status_code == 200
     assert client.get(f"{API}/promotions/5", headers=auth(w, "ada")).status_code == 404
