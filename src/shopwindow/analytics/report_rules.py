@@ -28,8 +28,8 @@ AUTO_HOUR_MAX = timedelta(days=7)
 # Largest range per explicit grain, so one response stays small (≤ ~1,500 points a series).
 MAX_SPAN = {"minute": timedelta(hours=24), "hour": timedelta(days=62),
             "day": timedelta(days=1100)}
-# How long the aggregator keeps minute / hour rollups (day rollups are kept for ever).
-# Reports never ask for finer rollups than these horizons.
+# Reports read minute / hour rollups only this far back (day rollups for any range): it
+# bounds the cost of a report and lets a pruning job drop older fine rollups safely.
 MINUTE_HORIZON = timedelta(days=2)
 HOUR_HORIZON = timedelta(days=90)
 
@@ -196,13 +196,13 @@ def make_window(*, start: datetime | None, end: datetime | None, grain: str | No
     age = now - start
     if chosen == "minute" and age > MINUTE_HORIZON:
         if grain is not None:
-            raise Invalid("Minute figures are kept for 2 days; choose hour or day",
+            raise Invalid("Minute detail is available for the last 2 days; choose hour or day",
                           field="grain", rule="minute_horizon")
         chosen = "hour"
     if chosen == "hour" and age > HOUR_HORIZON:
         if grain is not None:
-            raise Invalid("Hourly figures are kept for 90 days; choose day", field="grain",
-                          rule="hour_horizon")
+            raise Invalid("Hourly detail is available for the last 90 days; choose day",
+                          field="grain", rule="hour_horizon")
         chosen = "day"
     if end - start > MAX_SPAN[chosen]:
         raise Invalid(f"The range is too long for {chosen} grain", field="grain",
