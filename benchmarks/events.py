@@ -198,6 +198,8 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
 
     with running_app(_free_port(), env, tmp / "server.log") as base:
         load_before = _load()
+        server_pid = _server_pid(base)
+        cpu0 = _cpu_seconds(server_pid)
         th = threading.Thread(target=reader, daemon=True)
         state["deadline"] = float("inf")
         th.start()
@@ -211,6 +213,7 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
         state["deadline"] = time.time() + 15
         done.set()
         th.join(20)
+        cpu = _cpu_seconds(server_pid) - cpu0  # includes folding what was still pending
         load_after = _load()
     return {"backend": target.backend, "connections": connections, "batch": batch,
             "seconds": elapsed, "events": state["events"], "requests": state["requests"],
@@ -218,7 +221,34 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
             "eps": state["events"] / elapsed, "rps": state["requests"] / elapsed,
             "p50": _pct(fresh, 50) * 1000, "p99": _pct(fresh, 99) * 1000,
             "max": max(fresh) * 1000 if fresh else float("nan"),
-            "unseen": len(acks) - len(fresh), "load": f"{load_before} → {load_after}"}
+            "unseen": len(acks) - len(fresh), "load": f"{load_before} → {load_after}",
+            "cpu_us": cpu / max(1, state["events"]) * 1e6}
+
+
+def _server_pid(base: str) -> int:
+    """The uvicorn child listening on the base URL's port (from /proc/net/tcp)."""
+    port = int(base.rsplit(":", 1)[1])
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if int(parts[1].split(":")[1], 16) == port and parts[3] == "0A":
+            inodes.add(parts[9])
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError("server process not found")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -433,12 +463,14 @@ def main() -> None:
                 r = ingest(t, args.seconds, args.connections, args.batch, tmp)
             finally:
                 t.drop()
-            print("\n| backend | connections × batch | events/s | requests/s | freshness p50 "
-                  "| p99 | max | not visible | errors | load avg (1/5/15) |")
-            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            print("\n| backend | connections × batch | events/s | requests/s | server CPU "
+                  "per event | freshness p50 | p99 | max | not visible | errors "
+                  "| load avg (1/5/15) |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             print(f"| {r['backend']} | {r['connections']} × {r['batch']} | {r['eps']:,.0f} | "
-                  f"{r['rps']:,.0f} | {r['p50']:.0f} ms | {r['p99']:.0f} ms | "
-                  f"{r['max']:.0f} ms | {r['unseen']} | {r['errors']} | {r['load']} |")
+                  f"{r['rps']:,.0f} | {r['cpu_us']:.0f} µs | {r['p50']:.0f} ms | "
+                  f"{r['p99']:.0f} ms | {r['max']:.0f} ms | {r['unseen']} | {r['errors']} "
+                  f"| {r['load']} |")
             print(f"({r['events']:,} events accepted in {r['seconds']:.1f} s, "
                   f"{r['dups']} duplicates)", flush=True)
         if not args.skip_report:

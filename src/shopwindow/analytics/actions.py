@@ -8,7 +8,9 @@ which calls `insert_events` once per batch.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,27 @@ from shopwindow.db.uow import unit_of_work
 
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
 PENDING_TABLE: Table = Pending.__table__  # type: ignore[assignment]
+
+
+_sqlite_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def write_lock(db: Database) -> AbstractContextManager[Any]:
+    """Serialise this process's analytics writers on SQLite (writer thread, aggregator).
+
+    SQLite has one write lock; a thread that finds it taken sleeps in the busy handler's
+    backoff steps (up to 100 ms), so two threads of one process that take turns would
+    mostly wait. Queueing on a Python lock first hands the write lock over at once.
+    PostgreSQL needs nothing here.
+    """
+    if not db.is_sqlite:
+        return nullcontext()
+    with _locks_guard:
+        lock = _sqlite_locks.get(db.url)
+        if lock is None:
+            lock = _sqlite_locks[db.url] = threading.Lock()
+    return lock
 
 
 @dataclass(slots=True)
@@ -57,11 +80,12 @@ def event_row(ev: EventIn, received: datetime, event_id: int | None = None) -> d
 
 
 def db_time(value: datetime, sqlite_dialect: bool) -> Any:
-    """A UTC datetime as the column type would bind it (SQLite: SQLAlchemy's text form)."""
+    """A UTC datetime as the column type binds it (SQLite: SQLAlchemy's text form)."""
     if not sqlite_dialect:
         return value
-    v = value.astimezone(UTC) if value.tzinfo else value
-    return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    v = (value.astimezone(UTC) if value.tzinfo else value).replace(tzinfo=None)
+    text = v.isoformat(sep=" ")  # ~5x faster than strftime; add the .000000 it omits
+    return text if len(text) > 19 else text + ".000000"
 
 
 EVENT_COLS = tuple(c.name for c in EVENT_TABLE.columns)

@@ -80,7 +80,7 @@ class EventWriter:
         try:
             # Core on a bare connection: this thread competes with the event loop for the
             # GIL, so it does as little Python work per row as possible.
-            with self.db.engine.begin() as conn:
+            with actions.write_lock(self.db), self.db.engine.begin() as conn:
                 stored = set(actions.insert_events(conn, rows))
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
