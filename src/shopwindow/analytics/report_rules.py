@@ -215,10 +215,20 @@ def make_window(*, start: datetime | None, end: datetime | None, grain: str | No
             basis = "local"
     else:
         source, basis = ROLLUP_CODE[chosen], "local"
+    if source == "h" and age <= MINUTE_HORIZON and end - start <= MAX_SPAN["minute"] * 2 \
+            and not _whole_hour_offsets(tz, start, end):
+        # India, Nepal, Newfoundland…: local hours and days start at :30/:45 UTC, which
+        # hour rollups cannot split; recent short ranges read minute rollups instead.
+        source = "m"
     utc_days = chosen == "day" and basis == "utc"
     a = floor_utc(start, "day") if utc_days else floor_local(start, chosen, tz)
     b = _ceil(end, chosen, tz, utc_days)
     return Window(a, b, chosen, source, tz, basis)
+
+
+def _whole_hour_offsets(tz: ZoneInfo, start: datetime, end: datetime) -> bool:
+    return all(((d.astimezone(tz).utcoffset() or timedelta(0)) % timedelta(hours=1))
+               == timedelta(0) for d in (start, end))
 
 
 def _zero_offset(tz: ZoneInfo, start: datetime, end: datetime) -> bool:

@@ -201,3 +201,21 @@ def test_hour_rollups_regroup_into_local_days_without_loss(rows: list[tuple[int,
             d = bucket.astimezone(tz).date().isoformat()
             naive[d] = naive.get(d, 0) + v
     assert per_day == naive
+
+
+def test_half_hour_zones_read_minute_rollups_while_they_can() -> None:
+    kolkata = ZoneInfo("Asia/Kolkata")
+    w = rr.make_window(start=NOW - timedelta(hours=24), end=NOW, grain=None, tz=kolkata,
+                       now=NOW)
+    assert (w.grain, w.source) == ("hour", "m")
+    assert rr.label(w.start, w).endswith(":00+05:30")  # local hours start at :00 …
+    assert w.start.minute == 30  # … which is :30 UTC
+    # a 12:10 UTC minute is 17:40 local: in the 17:00 local hour
+    b = rr.bucket_of(datetime(2026, 12, 5, 12, 10, tzinfo=UTC), w)
+    assert rr.label(b, w) == "2026-12-05T17:00+05:30"
+    # older ranges fall back to hour rollups; whole-hour zones always use them
+    old = rr.make_window(start=NOW - timedelta(days=5), end=NOW - timedelta(days=4),
+                         grain="hour", tz=kolkata, now=NOW)
+    assert old.source == "h"
+    assert rr.make_window(start=NOW - timedelta(hours=24), end=NOW, grain=None, tz=SHANGHAI,
+                          now=NOW).source == "h"
