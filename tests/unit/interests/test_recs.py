@@ -139,6 +139,14 @@ def test_fold_in_of_new_interactions_and_friends_changes_results(model) -> None:
     assert all(int(i) >= GROUP for i in items)
 
 
+def test_large_catalogues_fall_back_to_factors(data) -> None:
+    R, S = data
+    assert SocialRecommender(min_item_count=1).fit(R, S).backend == "ease+als"
+    assert SocialRecommender(min_item_count=1, als_weight=0.0).fit(R, S).backend == "ease"
+    fallback = SocialRecommender(min_item_count=1, max_dense_items=N_ITEMS - 1).fit(R, S)
+    assert fallback.backend == "als" and fallback.core_items == 0
+
+
 def test_score_batches_match_single_user_scores(model) -> None:
     users = np.array([0, 9, 21])
     batch = model.score(users)
@@ -153,6 +161,7 @@ def test_save_load_round_trip(model, tmp_path: Path) -> None:
     users = np.arange(N_USERS)
     np.testing.assert_allclose(loaded.score(users), model.score(users), rtol=1e-6)
     assert loaded.params == model.params
+    assert loaded.backend == model.backend
     assert list(loaded.recommend(4, 7)[0]) == list(model.recommend(4, 7)[0])
     with pytest.raises(ValueError):
         LinkPredictor.load(path)

@@ -22,7 +22,7 @@ from shopwindow.interests.recs._sparse import as_csr, load_csr, save_csr, top_k
 LINK_DEFAULTS: dict[str, Any] = {
     "w_aa": 1.0,        # Adamic-Adar
     "w_ra": 0.0,        # resource allocation
-    "w_interest": 0.0,  # cosine similarity of the interaction rows
+    "w_interest": 0.25,  # cosine similarity of the interaction rows
 }
 _TIE = 1e-6
 
