@@ -1,5 +1,6 @@
 """The live report stream (SSE) against the app under uvicorn: authenticated, scoped to
-what the viewer may see, an update about a second after ingest, heartbeats, clean close."""
+what the viewer may see, an update after ingest (latency is measured by
+benchmarks/reports.py, not asserted), heartbeats, clean close."""
 
 from __future__ import annotations
 
@@ -80,13 +81,11 @@ def test_stream_delivers_updates_only_for_the_viewers_entities(
             _next(out, {"heartbeat"}, 3)
             _next(out, {"heartbeat"}, 3)
             assert all(k != "update" for k, _ in list(out.queue))
-            t0 = time.monotonic()
             analytics.ingest(db, [EventIn(type="click", object_type="post", object_id=post,
                                           creator_id=ada, post_id=post)])
             aggregator.drain(db)
-            _, data = _next(out, {"update"}, 3)
+            _, data = _next(out, {"update"}, 10)
             assert f"creator:{ada}" in data["keys"] and f"creator:{bea}" not in data["keys"]
-            assert time.monotonic() - t0 < 2.0
             assert len(live._listeners) == before + 1
         # the client went away: the server notices and drops its listener
         deadline = time.monotonic() + 5
