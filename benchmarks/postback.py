@@ -153,11 +153,14 @@ def main() -> None:
     ap.add_argument("--replays", type=int, default=3, help="deliveries of every event")
     ap.add_argument("--pg", default=None)
     ap.add_argument("--port", type=int, default=8773)
+    ap.add_argument("--jobs", choices=["thread", "external"], default="thread",
+                    help="thread: job workers inside the web process (embedded default); "
+                         "external: the web process only enqueues (production shape)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sw-postback-"))
     url = args.pg or f"sqlite:///{tmp}/pb.db"
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
-           "SHOPWINDOW_JOBS_MODE": "thread", "SHOPWINDOW_LOG_LEVEL": "WARNING"}
+           "SHOPWINDOW_JOBS_MODE": args.jobs, "SHOPWINDOW_LOG_LEVEL": "WARNING"}
     os.environ.update(env)
     _pid, tokens = seed(url, args.orders)
     evs = events(tokens)
@@ -196,7 +199,8 @@ def main() -> None:
     n = len(reqs)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {'PostgreSQL' if args.pg else 'SQLite'}, "
-          f"{args.connections} connections, {args.orders} orders, {len(evs)} events × "
+          f"jobs {args.jobs}, {args.connections} connections, {args.orders} orders, "
+          f"{len(evs)} events × "
           f"{args.replays}, load average before {load_before[0]:.2f} / after "
           f"{os.getloadavg()[0]:.2f} (1 min), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| measure | value | target |\n| --- | --- | --- |")

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TARGET_TTL = 5.0
 MAX_TARGETS = 50_000
+WRITERS_PG = 3
 MAX_BATCH = 1000
 
 
@@ -213,7 +214,7 @@ class ClickWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._q: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         # Committed events wait here for the publisher thread: enqueueing one job per
         # durable subscriber and event must not hold up the next commit.
@@ -236,19 +237,27 @@ class ClickWriter:
         return fut
 
     def _put(self, item: _Item) -> None:
-        if self._thread is None:
+        if not self._threads:
             with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="click-writer",
-                                                    daemon=True)
-                    self._thread.start()
+                if not self._threads:
+                    self._start()
         self._q.put(item)
 
+    def _start(self) -> None:
+        # SQLite has one writer; on PostgreSQL a few transactions in flight at once hide
+        # the commit latency (WAL flush) behind each other.
+        n = 1 if self.db.is_sqlite else WRITERS_PG
+        self._threads = [threading.Thread(target=self._run, name=f"click-writer-{i}",
+                                          daemon=True) for i in range(n)]
+        for t in self._threads:
+            t.start()
+
     def stop(self) -> None:
-        if self._thread is not None:
+        threads, self._threads = self._threads, []
+        for _ in threads:
             self._q.put(None)
-            self._thread.join(10)
-            self._thread = None
+        for t in threads:
+            t.join(10)
         if self._publisher is not None:
             self._events.put(None)
             self._publisher.join(10)

@@ -47,6 +47,7 @@ from shopwindow.tracking import actions, rules
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 PROBLEM = "application/problem+json"
+WRITERS_PG = 3
 MAX_BATCH = 256
 SEEN_MAX = 200_000
 PARTNER_TTL = 5.0
@@ -76,7 +77,7 @@ class PostbackIngester:
         self.db = db
         self.settings = settings
         self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._inflight: dict[_Key, Future[actions.PostbackResult]] = {}
         self._seen: OrderedDict[_Key, None] = OrderedDict()
@@ -126,18 +127,26 @@ class PostbackIngester:
                 return fut, True
             fut = Future()
             self._inflight[key] = fut
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="postback-ingester",
-                                                daemon=True)
-                self._thread.start()
+            if not self._threads:
+                self._start()
         self._q.put((item, fut))
         return fut, False
 
+    def _start(self) -> None:
+        # SQLite has one writer; on PostgreSQL a few transactions in flight at once hide
+        # the commit latency (WAL flush) behind each other.
+        n = 1 if self.db.is_sqlite else WRITERS_PG
+        self._threads = [threading.Thread(target=self._run, name=f"postback-ingester-{i}",
+                                          daemon=True) for i in range(n)]
+        for t in self._threads:
+            t.start()
+
     def stop(self) -> None:
-        if self._thread is not None:
+        threads, self._threads = self._threads, []
+        for _ in threads:
             self._q.put(None)
-            self._thread.join(10)
-            self._thread = None
+        for t in threads:
+            t.join(10)
 
     def _run(self) -> None:
         while True:
