@@ -3,6 +3,8 @@ postback secret, domains. The list (with balances) is /operator/partners (tracki
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +38,13 @@ RENAME = {"default_rate_bps": "default_rate", "domain": "domains"}
 BAD_RATE = "Enter a rate in per cent between 0 and 100, e.g. 12.5"
 BAD_CATEGORY_RATE = "Write one category=rate% per line, e.g. beauty=15%"
 BAD_DAYS = "Enter a whole number of days"
+
+# POST/redirect/GET for the forms that reveal a postback secret: the POST stores nothing
+# but a one-time grant in a short-lived HttpOnly cookie scoped to the partner's page; the
+# GET shows the secret if the grant matches the partner's *current* secret, then clears
+# it. A reload (or a later rotation) shows nothing, and no form is ever resubmitted.
+REVEAL_COOKIE = "sw_reveal"
+REVEAL_TTL = 120
 
 
 def _operator(auth: Any) -> None:
@@ -121,6 +130,22 @@ def _terms(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _reveal_grant(request: Request, p: Partner) -> str:
+    key = request.app.state.settings.secret_key.encode()
+    digest = hashlib.sha256(p.postback_secret.encode()).hexdigest()
+    return hmac.new(key, f"partner-reveal:{p.id}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def _redirect_revealing(request: Request, p: Partner, saved: str) -> Response:
+    """303 to the partner's page, which will show the (new) postback secret once."""
+    response = redirect(f"/operator/partners/{p.id}?saved={saved}")
+    response.set_cookie(REVEAL_COOKIE, _reveal_grant(request, p), max_age=REVEAL_TTL,
+                        httponly=True, samesite="strict",
+                        secure=request.app.state.settings.cookie_secure,
+                        path=f"/operator/partners/{p.id}")
+    return response
+
+
 def _edit_page(request: Request, session: Session, p: Partner, status: int = 200,
                **ctx: Any) -> Response:
     ctx.setdefault("form", _form_of(p))
@@ -139,7 +164,7 @@ def new_partner_page(request: Request, session: DbSession, auth: OptionalAuth) -
 
 @router.post("/operator/partners/new")
 async def create_partner(request: Request, session: DbSession, auth: OptionalAuth) -> Response:
-    """Register a partner; the answer shows the postback secret once."""
+    """Register a partner, then 303 to its page, which shows the postback secret once."""
     _operator(auth)
     form = await request.form()
     require_csrf(request, auth, form_value(form, "csrf_token"))
@@ -152,7 +177,7 @@ async def create_partner(request: Request, session: DbSession, auth: OptionalAut
         discard(session)
         return page(request, session, "partners/new.html", status=422, form=f,
                     errors=form_errors(exc, FIELDS, RENAME))
-    return _edit_page(request, session, p, new_secret=p.postback_secret, created=True)
+    return _redirect_revealing(request, p, "created")
 
 
 @router.get("/operator/partners/{partner_id}")
@@ -160,7 +185,15 @@ def edit_partner_page(partner_id: str, request: Request, session: DbSession,
                       auth: OptionalAuth, saved: str | None = None) -> Response:
     """A partner's terms, status, secret rotation and domains."""
     _operator(auth)
-    return _edit_page(request, session, _partner(session, partner_id), saved=saved)
+    p = _partner(session, partner_id)
+    grant = request.cookies.get(REVEAL_COOKIE, "")
+    reveal = bool(grant) and hmac.compare_digest(grant, _reveal_grant(request, p))
+    response = _edit_page(request, session, p, saved=saved, created=saved == "created" or None,
+                          new_secret=p.postback_secret if reveal else None)
+    if grant:
+        response.delete_cookie(REVEAL_COOKIE, path=f"/operator/partners/{p.id}")
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 @router.post("/operator/partners/{partner_id}")
@@ -195,8 +228,8 @@ async def partner_action(partner_id: str, action: str, request: Request, session
     elif action == "activate":
         actions.activate_partner(session, p)
     elif action == "rotate-secret":
-        secret = actions.rotate_secret(session, p)
-        return _edit_page(request, session, p, new_secret=secret)
+        actions.rotate_secret(session, p)
+        return _redirect_revealing(request, p, "rotated")
     elif action == "domains":
         domain = form_value(form, "domain").strip()
         try:

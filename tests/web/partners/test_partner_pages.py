@@ -30,10 +30,17 @@ def _create(client, tok, **kw):
 
 def test_operator_registers_a_partner_and_sees_the_secret_once(client, uow):
     tok = _operator(client, uow)
-    r = _create(client, tok)
-    assert r.status_code == 200, (r.status_code, r.text[r.text.find("<main"):][:3000])
+    posted = _create(client, tok)
+    # POST/redirect/GET: the form answers 303, the page it leads to shows the secret once.
+    assert posted.status_code == 303, (posted.status_code, posted.text[:2000])
+    assert not SECRET.findall(posted.text) and not SECRET.findall(str(posted.headers))
+    r = client.get(posted.headers["location"], headers=HTML)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     secrets = SECRET.findall(r.text)
     assert len(set(secrets)) == 1 and "shown only once" in r.text
+    assert "The partner is registered." in r.text
+    # Reloading the page it redirected to shows (and resubmits) nothing.
+    assert not SECRET.findall(client.get(posted.headers["location"], headers=HTML).text)
     with uow() as s:
         p = partners_q.get_by_slug(s, "lumen")
         assert p.postback_secret == secrets[0]
@@ -47,11 +54,12 @@ def test_operator_registers_a_partner_and_sees_the_secret_once(client, uow):
     assert 'value="12.5"' in page.text and "beauty=15%" in page.text
     listing = client.get("/operator/partners", headers=HTML).text
     assert f'href="/operator/partners/{pid}"' in listing and secrets[0] not in listing
-    # Rotation shows the new secret once.
+    # Rotation (POST → 303 → GET) shows the new secret once.
     r = client.post(f"/operator/partners/{pid}/rotate-secret", data={"csrf_token": tok},
                     headers=HTML)
     new = SECRET.findall(r.text)
-    assert r.status_code == 200 and new and new[0] != secrets[0]
+    assert r.status_code == 200 and r.history and r.history[0].status_code == 303
+    assert new and new[0] != secrets[0]
     assert new[0] not in client.get(f"/operator/partners/{pid}", headers=HTML).text
     with uow() as s:
         assert partners_q.get_partner(s, pid).postback_secret == new[0]
@@ -86,7 +94,7 @@ def test_non_operators_get_403(client, uow):
 
 def test_suspend_activate_and_domains(client, uow):
     tok = _operator(client, uow)
-    assert _create(client, tok).status_code == 200
+    assert _create(client, tok).status_code == 303
     with uow() as s:
         pid = partners_q.get_by_slug(s, "lumen").id
     r = client.post(f"/operator/partners/{pid}/suspend", data={"csrf_token": tok},
