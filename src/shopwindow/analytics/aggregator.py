@@ -67,6 +67,14 @@ _UPSERT = ("INSERT INTO analytics_rollup (grain, bucket, entity_type, entity_id,
            "currency) DO UPDATE SET value = analytics_rollup.value + excluded.value")
 
 
+_UPSERT_PG = (
+    "INSERT INTO analytics_rollup (grain, bucket, entity_type, entity_id, metric, dim, "
+    "dim_value, currency, value) SELECT grain, bucket, entity_type, entity_id, metric, dim, "
+    "dim_value, currency, value FROM analytics_rollup_in ON CONFLICT (entity_type, "
+    "entity_id, grain, bucket, metric, dim, dim_value, currency) DO UPDATE SET value = "
+    "analytics_rollup.value + excluded.value")
+
+
 def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
     if not deltas:
         return
@@ -83,8 +91,14 @@ def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
             if b is None:
                 b = buckets[k[1]] = db_time(k[1], lite)
             params.append((k[0], b, *k[2:], v))
-    for i in range(0, len(params), 5000):
-        conn.exec_driver_sql(sql, params[i:i + 5000])
+    if lite:
+        for i in range(0, len(params), 5000):
+            conn.exec_driver_sql(sql, params[i:i + 5000])
+        return
+    actions.copy_rows(conn, "analytics_rollup_in", "analytics_rollup", (*KEY_COLS, "value"),
+                      params)
+    conn.exec_driver_sql(_UPSERT_PG)
+    conn.exec_driver_sql("TRUNCATE analytics_rollup_in")
 
 
 def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]:
