@@ -99,6 +99,7 @@ def bench_artefacts(args: argparse.Namespace) -> None:
         prof.products = {int(m.item_ids[j]): float(v)
                          for j, v in zip(R.indices[lo:hi], R.data[lo:hi], strict=True)}
         prof.following = {int(m.user_ids[f]) for f in S.indices[S.indptr[u]:S.indptr[u + 1]]}
+        prof.engaged = set(prof.products)
         t0 = time.perf_counter()
         serving._model_scores(art, uid, prof)
         fold.append(time.perf_counter() - t0)

@@ -53,10 +53,30 @@ def product_signals(session: Session, account_id: int) -> list[Signal]:
     return out
 
 
-def all_product_signals(session: Session) -> list[tuple[int, int, str, datetime]]:
-    """(account, product, type, when) of every account (training)."""
+# Training reads analytics per account (the domain offers no bulk read); past this many
+# accounts it skips them rather than issue unbounded queries (a distributed trainer would
+# read the event log directly).
+TRAIN_ANALYTICS_MAX_ACCOUNTS = 20_000
+# Interaction types that say "this account engaged with the product". The item model
+# treats rows as binary, so impressions (seen, maybe scrolled past) stay out of its rows:
+# they only nudge profile weights.
+ENGAGED_TYPES = frozenset({"read", "like", "click", "bookmark", "cart", "order"})
+
+
+def all_product_signals(session: Session, account_ids: Iterable[int] = ()
+                        ) -> list[tuple[int, int, str, datetime]]:
+    """(account, product, type, when) of every account (training); reads from analytics
+    for the given accounts (at most TRAIN_ANALYTICS_MAX_ACCOUNTS)."""
     out = list(showcase_q.product_interactions(session))
     out += tracking_q.fan_product_events(session)
+    aq = _analytics_q()
+    ids = list(account_ids)
+    if aq is not None and len(ids) <= TRAIN_ANALYTICS_MAX_ACCOUNTS:
+        since = utcnow() - ANALYTICS_WINDOW
+        for a in ids:
+            out += [(a, int(e.product_id), e.type, e.occurred_at)
+                    for e in aq.list_actor_events(session, a, ("read",), since, limit=2000)
+                    if e.product_id]
     return out
 
 
@@ -80,6 +100,7 @@ class Profile:
     products: dict[int, float] = field(default_factory=dict)
     picked: list[str] = field(default_factory=list)
     following: set[int] = field(default_factory=set)
+    engaged: set[int] = field(default_factory=set)  # products with more than impressions
     bookmarked: list[int] = field(default_factory=list)  # newest first
     bought: set[int] = field(default_factory=set)
 
@@ -103,6 +124,8 @@ def build_profile(session: Session, account_id: int, *,
     sigs = product_signals(session, account_id)
     for pid, kind, at in sorted(sigs, key=lambda s: as_utc(s[2]), reverse=True):
         per_product[pid].append((kind, at))
+        if kind in ENGAGED_TYPES:
+            prof.engaged.add(pid)
         if kind == "bookmark" and pid not in prof.bookmarked:
             prof.bookmarked.append(pid)
         if kind == "order":

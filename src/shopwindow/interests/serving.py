@@ -260,8 +260,11 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
 def _model_scores(art: Artefacts, account_id: int, prof: profiles.Profile) -> dict[int, float]:
     """SocialRecommender scores with the user's live row and follows (fold-in)."""
     assert art.model is not None
-    cols = [art.item_index[p] for p in prof.products if p in art.item_index]
-    vals = [prof.products[p] for p in prof.products if p in art.item_index]
+    # Only engaged products form the row: the model treats rows as binary and never
+    # recommends a row's own items, so a mere impression must not hide a product.
+    row = [p for p in prof.products if p in art.item_index and p in prof.engaged]
+    cols = [art.item_index[p] for p in row]
+    vals = [prof.products[p] for p in row]
     R_row = sp.csr_matrix((np.asarray(vals, dtype=np.float32),
                            (np.zeros(len(cols), dtype=np.int64), cols)),
                           shape=(1, len(art.item_ids)))

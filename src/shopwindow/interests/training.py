@@ -69,11 +69,13 @@ def build_matrices(session: Session) -> Matrices:
     item_ids = np.asarray(sorted(e.product_id for e in catalogue), dtype=np.int64)
     by_id = {e.product_id: e for e in catalogue}
     item_index = {int(p): i for i, p in enumerate(item_ids)}
-    signals = profiles.all_product_signals(session)
     edges = social_q.follow_edges(session)
-    users = sorted({a for a, _p, _k, _t in signals} | {a for a, _b, _t in edges}
-                   | {b for _a, b, _t in edges} | {a for a, _s in queries.all_picked(session)}
-                   | {c for e in catalogue for c in e.creator_ids})
+    known = ({a for a, _b, _t in edges} | {b for _a, b, _t in edges}
+             | {a for a, _s in queries.all_picked(session)}
+             | {c for e in catalogue for c in e.creator_ids})
+    signals = [sig for sig in profiles.all_product_signals(session, sorted(known))
+               if sig[2] in profiles.ENGAGED_TYPES]
+    users = sorted(known | {a for a, _p, _k, _t in signals})
     user_ids = np.asarray(users, dtype=np.int64)
     user_index = {int(u): i for i, u in enumerate(user_ids)}
     rows, cols, vals = [], [], []
@@ -177,15 +179,25 @@ def train(session: Session, data_dir: Path | None = None, *,
     report("matrices built", 0.3)
     model: SocialRecommender | None = None
     links: LinkPredictor | None = None
+    problems: dict[str, str] = {}
+    # Each model is optional: on data too small or degenerate for one of them the others
+    # (and the neighbour lists) are still written, and serving falls back per recommender.
     if m.R.nnz:
-        model = SocialRecommender().fit(m.R, m.S)
+        try:
+            model = SocialRecommender().fit(m.R, m.S)
+        except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+            problems["item_model_error"] = repr(exc)[:200]
     report("item recommender fitted", 0.7)
     if m.S.shape[0]:
-        links = LinkPredictor().fit(m.S, m.R if m.R.shape[1] else None)
+        try:
+            links = LinkPredictor().fit(m.S, m.R if m.R.shape[1] else None)
+        except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+            problems["link_model_error"] = repr(exc)[:200]
     report("link predictor fitted", 0.85)
     version = write_artefacts(recs_dir(data_dir), m, model, links)
     report("artefacts written", 1.0)
-    stats = {**m.stats, "version": version, "seconds": round(time.perf_counter() - t0, 3)}
+    stats = {**m.stats, **problems, "version": version,
+             "seconds": round(time.perf_counter() - t0, 3)}
     return stats
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+import pytest
+
 from shopwindow.accounts import actions as accounts
 from shopwindow.accounts import queries as accounts_q
-from shopwindow.interests import actions, queries, serving, training
+from shopwindow.interests import actions, profiles, queries, serving, training
 from shopwindow.showcase import actions as showcase
 from shopwindow.social import actions as social
 from shopwindow.tracking import actions as tracking
@@ -178,3 +180,29 @@ def test_periodic_job_trains_only_when_the_last_run_is_old(
     monkeypatch.setattr(rt, "settings", rt.settings.model_copy(
         update={"recs_train_interval_minutes": 0}))
     assert handlers.train_recs() is None and handlers.train_recs(force=True) is not None
+
+
+def test_reads_shape_the_profile_but_impressions_never_hide_a_product(
+        uow: Any, world: World) -> None:
+    from shopwindow.analytics import actions as analytics
+    from shopwindow.analytics.rules import EventIn
+
+    newbie = world.fans["newbie"]
+
+    def ev(kind: str, n: int) -> EventIn:
+        return EventIn(type=kind, object_type="recommendation", object_id=world.recs[n],
+                       actor_id=newbie, creator_id=world.creator_of[n],
+                       recommendation_id=world.recs[n], product_id=world.products[n],
+                       surface="middle_page" if kind == "read" else "discover")
+
+    with uow() as s:
+        analytics.ingest(s, [ev("read", 21), ev("impression", 11), ev("impression", 12)])
+        training.run_training(s)
+    with uow() as s:
+        prof = profiles.build_profile(s, newbie)
+        got = _ids(serving.discover_products(s, newbie, k=20))
+    assert prof.products[world.products[21]] == pytest.approx(0.5, rel=1e-3)  # a read
+    assert prof.products[world.products[11]] == pytest.approx(0.1, rel=1e-3)  # an impression
+    assert prof.engaged == {world.products[21]}
+    assert got[0] == world.products[22]  # the other pets product comes first
+    assert world.products[11] in got and world.products[12] in got  # only seen, not hidden
