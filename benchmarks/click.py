@@ -137,6 +137,8 @@ def main() -> None:
     url = args.pg or f"sqlite:///{tmp}/click.db"
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
            "SHOPWINDOW_JOBS_MODE": args.jobs, "SHOPWINDOW_LOG_LEVEL": "WARNING",
+           # The seed publishes every recommendation as one creator: no daily limit here.
+           "SHOPWINDOW_RECOMMENDATIONS_PER_DAY": "0",
            "SHOPWINDOW_BASE_URL": f"http://127.0.0.1:{args.port}"}
     if args.redis:
         env["SHOPWINDOW_REDIS_URL"] = args.redis

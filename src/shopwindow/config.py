@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     max_post_chars: int = 2000
+    # "No screen flooding": recommendations one creator may publish in any 24 hours
+    # (0 = no limit). Deleted ones count too, so delete-and-republish does not reset it.
+    recommendations_per_day: int = 30
     # Job runner: "thread" runs the huey consumer inside the web process (demo/embedded),
     # "external" expects `shopwindow worker`, "immediate" runs jobs synchronously (tests).
     jobs_mode: Literal["thread", "external", "immediate"] = "thread"

@@ -171,6 +171,9 @@ def publish(session: Session, creator_id: int, items: list[PublishItem | dict[st
     require_publisher(session, creator_id)
     parsed = [_item(i) for i in items]
     rules.check_item_count(len(parsed))
+    rules.check_publish_quota(
+        queries.count_published_since(session, creator_id, utcnow() - timedelta(days=1)),
+        len(parsed), get_settings().recommendations_per_day)
     checked: list[tuple[PublishItem, str, str, Preview]] = []
     seen: set[tuple[int, str]] = set()
     for n, it in enumerate(parsed):

@@ -57,6 +57,8 @@ RULE_MESSAGES = {
     "reason_required": "A recommendation reason is required.",
     "reason_length": "The reason needs at least 6 and at most 1000 characters.",
     "max_products": "A post carries at most 9 products.",
+    "max_recommendations_per_day": "No screen flooding: you have reached the limit of "
+                                   "recommendations per 24 hours. Try again later.",
     "items_required": "Add at least one product.",
     "partner_domain": "Links must point to a registered partner shop.",
     "partner_active": "This partner is suspended: its links are not accepted.",

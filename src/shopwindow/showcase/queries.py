@@ -96,6 +96,12 @@ class RecView:
         return Money(int(self.product.price_minor), self.product.currency)
 
 
+def count_published_since(session: Session, creator_id: int, since: datetime) -> int:
+    """Recommendations the creator published since `since` (deleted ones included)."""
+    return int(session.scalar(select(func.count()).select_from(Recommendation).where(
+        Recommendation.creator_id == creator_id, Recommendation.created_at >= since)) or 0)
+
+
 def get_recommendation(session: Session, recommendation_id: int) -> Recommendation:
     """A live recommendation or NotFound."""
     rec = session.get(Recommendation, recommendation_id)

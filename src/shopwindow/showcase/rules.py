@@ -140,6 +140,18 @@ def check_item_count(n: int, *, field: str = "items") -> None:
                             rule="max_products")
 
 
+def check_publish_quota(published_24h: int, adding: int, limit: int, *,
+                        field: str = "items") -> None:
+    """No screen flooding: at most `limit` recommendations per creator in 24 hours
+    (0 = unlimited)."""
+    if limit > 0 and published_24h + adding > limit:
+        left = max(0, limit - published_24h)
+        raise RuleViolation(
+            f"You can publish at most {limit} recommendations in 24 hours; "
+            f"{published_24h} already published, {left} left", field=field,
+            rule="max_recommendations_per_day")
+
+
 def pick_images(chosen: list[str] | None, available: list[str], *,
                 field: str = "images") -> list[str]:
     """The chosen images (a subset of the product's, in order), default the first ones."""
