@@ -206,3 +206,28 @@ def test_reads_shape_the_profile_but_impressions_never_hide_a_product(
     assert prof.engaged == {world.products[21]}
     assert got[0] == world.products[22]  # the other pets product comes first
     assert world.products[11] in got and world.products[12] in got  # only seen, not hidden
+
+
+def test_model_fold_in_serves_accounts_created_after_training(uow: Any, world: World) -> None:
+    from tests.helpers import make_account
+
+    fans = [make_account(uow, f"crowd{i}") for i in range(4)]
+    with uow() as s:
+        for i, f in enumerate(fans):
+            for n in (11, 12, 21) if i < 3 else (11, 12, 22):
+                showcase.bookmark_product(s, f, world.recs[n])
+        stats = training.run_training(s)
+    assert "item_model_error" not in stats and stats["items"] == 9
+    late = make_account(uow, "latecomer")  # unknown to the trained artefacts
+    with uow() as s:
+        showcase.bookmark_product(s, late, world.recs[21])
+    with uow() as s:
+        art = serving.store().get()
+        assert art is not None and art.model is not None and late not in art.user_index
+        prof = profiles.build_profile(s, late)
+        scores = serving._model_scores(art, late, prof)
+        top = _ids(serving.discover_products(s, late, k=2))
+    # co-bookmarked with product 21 by three accounts: 11 and 12 (not 21 itself)
+    assert world.products[21] not in scores
+    assert {world.products[11], world.products[12]} <= set(scores)
+    assert set(top) == {world.products[11], world.products[12]}
