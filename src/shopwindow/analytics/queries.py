@@ -69,3 +69,18 @@ def pending_count(session: Session) -> int:
 def event_count(session: Session) -> int:
     """Raw events currently kept."""
     return int(session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def list_product_events(session: Session, types: Iterable[str], since: datetime, *,
+                        limit: int = 1_000_000) -> list[tuple[int, int, str, datetime]]:
+    """(actor id, product id, type, occurred_at) of every signed-in actor's events of
+    `types` on products since `since`, oldest first (bulk read for recommender training)."""
+    wanted = list(types)
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(Event.actor_id, Event.product_id, Event.type, Event.occurred_at)
+        .where(Event.type.in_(wanted), Event.occurred_at >= since,
+               Event.actor_id.is_not(None), Event.product_id.is_not(None))
+        .order_by(Event.id).limit(limit))
+    return [(int(a or 0), int(p or 0), str(t), o) for a, p, t, o in rows]

@@ -188,3 +188,21 @@ def test_retention_prunes_raw_events_keeps_rollups_and_limits_rebuild(db: Databa
     assert res.clamped and res.events == 2
     with db.read_sessions() as s:
         assert queries.rollup_total(s, "post", 1, "impressions") == 5  # old days untouched
+
+
+def test_actor_and_product_event_reads(db: Database) -> None:
+    _reset(db)
+    actions.ingest(db, [
+        EventIn(type="read", object_type="post", actor_id=5, product_id=70, value=900),
+        EventIn(type="click", object_type="recommendation", actor_id=5, product_id=71),
+        EventIn(type="impression", object_type="post", actor_id=6, product_id=70),
+        EventIn(type="read", object_type="post", product_id=72),  # anonymous
+    ])
+    since = datetime.now(UTC) - timedelta(hours=1)
+    with db.read_sessions() as s:
+        mine = queries.list_actor_events(s, 5, ["read", "click"], since)
+        assert [(e.type, e.product_id) for e in mine] == [("click", 71), ("read", 70)]
+        assert queries.list_actor_events(s, 5, ["read"], datetime.now(UTC)
+                                         + timedelta(hours=1)) == []
+        bulk = queries.list_product_events(s, ["read", "click"], since)
+        assert sorted((a, p, t) for a, p, t, _ in bulk) == [(5, 70, "read"), (5, 71, "click")]
