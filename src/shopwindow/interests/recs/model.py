@@ -131,7 +131,9 @@ class SocialRecommender:
             out[:, self._core] = _unit_rows(ease)
         weight = 1.0 if self._B is None else float(p["als_weight"])
         if self._Y is not None and weight:
-            U = _fold_in(Xs, self._Y, self._gram(), float(p["als_alpha"]))
+            # many tiny solves: BLAS threads only add hand-off overhead here
+            with _blas_controller().limit(limits=1, user_api="blas"):
+                U = _fold_in(Xs, self._Y, self._gram(), float(p["als_alpha"]))
             out += weight * _unit_rows(U @ self._Y.T)
         out += self._tie
         return out
