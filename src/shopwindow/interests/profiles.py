@@ -150,10 +150,16 @@ def build_profile(session: Session, account_id: int, *,
     return prof
 
 
-def creator_verticals(entries: Iterable[showcase_q.CatalogueEntry],
-                      slugs: set[str]) -> dict[int, dict[str, float]]:
-    """Each creator's share of recommendations per vertical (from what they recommend)."""
+def creator_verticals(entries: Iterable[showcase_q.CatalogueEntry], slugs: set[str],
+                      declared: dict[int, list[str]] | None = None
+                      ) -> dict[int, dict[str, float]]:
+    """Each creator's share per vertical: what they recommend, plus what they declared
+    (one recommendation's worth per declared vertical, so new creators are placed too)."""
     counts: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for c, verticals in (declared or {}).items():
+        for d in verticals:
+            if d in slugs:
+                counts[c][d] += 1.0
     for e in entries:
         v = rules.vertical_for_category(e.category, slugs)
         if v is None:

@@ -168,6 +168,14 @@ for _etype in CATALOGUE_EVENTS:
     subscribe_live(_etype, _forget_contexts)
 
 
+def _declared(session: Session) -> dict[int, list[str]]:
+    """Creators' declared verticals (ability-label side of this domain), if available."""
+    from shopwindow.interests import labels_queries
+
+    fn = getattr(labels_queries, "declared_accounts", None)
+    return dict(fn(session)) if fn is not None else {}
+
+
 def _context(session: Session) -> _Context:
     engine = session.get_bind()
     now = time.monotonic()
@@ -179,7 +187,7 @@ def _context(session: Session) -> _Context:
     slugs = {slug: (str(v.name_en), str(v.name_zh))
              for slug, v in queries.verticals_by_slug(session).items()}
     ctx = _Context({e.product_id: e for e in entries}, slugs,
-                   profiles.creator_verticals(entries, set(slugs)))
+                   profiles.creator_verticals(entries, set(slugs), _declared(session)))
     with _contexts_lock:
         _contexts[engine] = (now, ctx)
     return ctx

@@ -231,3 +231,19 @@ def test_model_fold_in_serves_accounts_created_after_training(uow: Any, world: W
     assert world.products[21] not in scores
     assert {world.products[11], world.products[12]} <= set(scores)
     assert set(top) == {world.products[11], world.products[12]}
+
+
+def test_declared_verticals_place_creators_without_recommendations(uow: Any,
+                                                                   world: World) -> None:
+    from shopwindow.interests import labels_actions
+    from tests.helpers import make_account
+
+    chef = make_account(uow, "chef", role="creator")
+    newbie = world.fans["newbie"]
+    with uow() as s:
+        labels_actions.declare_verticals(s, chef, ["food"])
+        actions.set_picked_interests(s, newbie, ["food"])
+    with uow() as s:
+        people = serving.suggest_accounts(s, newbie, k=3)
+    assert people[0].account.id == chef
+    assert people[0].reason.text() == "In your interests: Food"
