@@ -56,7 +56,8 @@ def product_items(request: Request, items: list[serving.ProductSuggestion]
                   ) -> list[dict[str, Any]]:
     """Plain values for the product tiles of recommendation blocks."""
     zh = _zh(request)
-    return [dict(product_id=i.product_id, url=i.view.url, title=i.view.rec.title,
+    return [dict(product_id=i.product_id, rec_id=i.view.rec.id, url=i.view.url,
+                 title=i.view.rec.title,
                  image=product_image(request, i.view.product.partner_id, i.view.image),
                  price_minor=i.view.product.price_minor, currency=i.view.product.currency,
                  partner=i.view.partner_name, creator=i.view.creator.username,
