@@ -150,3 +150,15 @@ def test_ranked_home_puts_the_favourite_creator_first_only_when_opted_in(
     r = _post(client, "/settings/interests", {"ranked_home": "1"}, "/settings/interests")
     assert r.status_code == 303
     assert first_author() == "bella"  # ranked: the creator whose products ria saves
+
+
+def test_discover_speaks_chinese(client: Any, world: Any) -> None:
+    sign_up(client, "xiaoyu")
+    r = _post(client, "/onboarding/interests", {"verticals": ["digital"]},
+              "/onboarding/interests")
+    assert r.status_code == 303
+    client.get("/locale/zh-CN", follow_redirects=False)  # the language switch (cookie)
+    html = client.get("/discover", headers=HTML).text
+    assert "推荐关注" in html and "你关注的领域：数码科技" in html and "不感兴趣" in html
+    picker = client.get("/onboarding/interests", headers=HTML).text
+    assert "你对什么感兴趣？" in picker and "萌宠" in picker
