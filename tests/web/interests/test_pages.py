@@ -162,3 +162,27 @@ def test_discover_speaks_chinese(client: Any, world: Any) -> None:
     assert "推荐关注" in html and "你关注的领域：数码科技" in html and "不感兴趣" in html
     picker = client.get("/onboarding/interests", headers=HTML).text
     assert "你对什么感兴趣？" in picker and "萌宠" in picker
+
+
+def test_middle_page_and_profile_show_recommendation_blocks(client: Any, uow: Any,
+                                                           world: Any) -> None:
+    from shopwindow.interests import training
+    from shopwindow.showcase import actions as showcase
+    from shopwindow.social import actions as social
+
+    with uow() as s:
+        for name in ("fan_a", "fan_b"):
+            fan = world.fans[name]
+            social.follow(s, fan, world.creators["pip"])
+            for n in (21, 3):
+                showcase.bookmark_product(s, fan, world.recs[n])
+        training.run_training(s)
+    middle = client.get(f"/r/{world.recs[21]}", headers=HTML).text
+    block = middle.split('id="similar-title"', 1)[1]
+    assert "Similar products" in middle and "Beauty thing 3" in block
+    assert "Similar to Pets thing 21" in block
+    profile = client.get("/@pip", headers=HTML).text
+    fans = profile.split('id="fans-also-title"', 1)[1]
+    assert "Fans of pip also like" in profile and "Beauty thing 3" in fans
+    assert "Pets thing" not in fans  # pip's own products are not "also"
+    assert 'id="fans-also-title"' not in client.get("/@fan_a", headers=HTML).text
