@@ -29,7 +29,7 @@ CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
           "Chrome/131.0.0.0 Safari/537.36")
 
 
-def _wait(fn: Any, timeout: float = 5.0) -> Any:
+def _wait(fn: Any, timeout: float = 10.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         got = fn()
@@ -90,7 +90,7 @@ def test_feed_impressions_and_reads_reach_rollups(live_server: str, browser: Any
             got = (queries.rollup_total(s, "post", post, "impressions"),
                    queries.rollup_total(s, "post", post, "reads"),
                    queries.rollup_total(s, "post", post, "dwell_ms"))
-        return got if got[1] else None
+        return got if got[0] >= 2 and got[1] else None
 
     got = _wait(rollups)
     assert got is not None, "no read reached the rollups"
