@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 # Our sibling helper, found after site-packages so `click` stays the real package.
 sys.path.append(str(HERE))
 from appserver import running_app  # noqa: E402
+from proccpu import cpu_seconds, server_pid  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr"
 
@@ -174,9 +175,12 @@ def main() -> None:
     with running_app(args.port, env, tmp / "server.log") as base:
         signed = sign_all(reqs)
         load_before = os.getloadavg()
+        pid = server_pid(args.port)
+        cpu0 = cpu_seconds(pid)
         t0 = time.perf_counter()
         res = asyncio.run(send_all(base, signed, args.connections))
         elapsed = time.perf_counter() - t0
+        cpu = cpu_seconds(pid) - cpu0
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database
@@ -206,6 +210,9 @@ def main() -> None:
     print("| measure | value | target |\n| --- | --- | --- |")
     print(f"| postbacks sent | {n:,} ({len(evs):,} distinct) | |")
     print(f"| postbacks/s (all deliveries) | {n / elapsed:,.0f} | ≥ 1,000 |")
+    print(f"| server CPU (all threads) | {cpu:.1f} s in {elapsed:.1f} s: {cpu * 1000 / n:.2f} "
+          f"ms per delivery, {cpu * 1000 / len(evs):.2f} ms per distinct event | |")
+    print(f"| postbacks per server CPU-second | {n / max(cpu, 1e-9):,.0f} | |")
     print(f"| latency p50 / p99 | {res['p50']:.1f} / {res['p99']:.1f} ms | |")
     print(f"| answers | {', '.join(f'{k}: {v:,}' for k, v in sorted(res['statuses'].items()))}"
           " | |")
