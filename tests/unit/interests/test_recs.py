@@ -233,3 +233,16 @@ def test_split_links_holds_out_a_seeded_fifth_symmetrically(data) -> None:
     assert ((train + test) != ((S + S.T) > 0)).nnz == 0
     again, _ = split_links(S, 0.2, seed=1)
     assert (again != train).nnz == 0
+
+
+def test_tuning_picks_parameters_from_the_grids_without_the_test_set(data) -> None:
+    from shopwindow.interests.recs import tuning
+
+    R, S = data
+    ours, als = tuning.tune_items(R, S, seed=0)
+    assert set(ours) == set(tuning.ITEM_FIT_GRID) | set(tuning.ITEM_SCORE_GRID)
+    assert all(ours[k] in tuning.ITEM_FIT_GRID.get(k, tuning.ITEM_SCORE_GRID.get(k, []))
+               for k in ours)
+    assert set(als) == set(tuning.ALS_GRID)
+    links = tuning.tune_links(S, R, seed=0)
+    assert set(links) == set(tuning.LINK_GRID)

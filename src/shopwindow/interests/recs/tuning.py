@@ -22,14 +22,14 @@ from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
 
-ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [50.0, 100.0, 200.0]}
+ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
     "alpha": [0.0, 0.1, 0.2],
-    "beta": [0.0, 0.1, 0.2],
-    "als_weight": [0.0, 0.3, 0.6],
+    "beta": [0.1, 0.2, 0.3],
+    "als_weight": [0.3, 0.5, 0.8],
 }
 ALS_GRID: dict[str, list[Any]] = {"factors": [64, 128], "regularization": [0.05, 0.5],
-                                  "alpha": [5.0, 20.0]}
+                                  "alpha": [10.0, 20.0]}
 LINK_GRID: dict[str, list[Any]] = {"w_ra": [0.0, 0.5, 1.0], "w_interest": [0.0, 0.25, 0.5, 1.0]}
 
 
