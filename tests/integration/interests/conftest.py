@@ -53,12 +53,11 @@ def world(uow: Any) -> World:
     for name in ("fan_a", "fan_b", "fan_c", "newbie"):
         w.fans[name] = make_account(uow, name)
     with uow() as s:
-        for name, (_cat, numbers) in CATALOGUE.items():
-            for n in numbers:
-                out = showcase.publish(s, w.creators[name], [
-                    {"url": f"https://{DOMAIN}/p/{n}", "reason": "Really good, used it daily"}],
-                    fetcher=fake_fetch)
-                rec = out.recommendations[0]
+        for name, (_cat, numbers) in CATALOGUE.items():  # one post per creator
+            out = showcase.publish(s, w.creators[name], [
+                {"url": f"https://{DOMAIN}/p/{n}", "reason": "Really good, used it daily"}
+                for n in numbers], fetcher=fake_fetch)
+            for n, rec in zip(numbers, out.recommendations, strict=True):
                 w.recs[n], w.products[n] = rec.id, rec.product_id
                 w.creator_of[n] = w.creators[name]
     return w
