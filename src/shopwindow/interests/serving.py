@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,30 @@ class _Context:
     catalogue: dict[int, showcase_q.CatalogueEntry]
     slugs: dict[str, tuple[str, str]]  # slug -> (English name, Chinese name)
     creator_verticals: dict[int, dict[str, float]]
+    vertical_of: dict[int, str | None] = field(default_factory=dict)
+    pop: dict[int, float] = field(default_factory=dict)  # popularity, max-scaled to 1
+    popular: list[int] = field(default_factory=list)  # available products, most popular first
+    by_vertical: dict[str, list[int]] = field(default_factory=dict)  # same, per vertical
+
+    @classmethod
+    def build(cls, entries: list[showcase_q.CatalogueEntry], slugs: dict[str, tuple[str, str]],
+              creator_verticals: dict[int, dict[str, float]]) -> _Context:
+        """Index the catalogue once: verticals, popularity and candidate lists."""
+        now = utcnow()
+        slug_set = set(slugs)
+        ctx = cls({e.product_id: e for e in entries}, slugs, creator_verticals)
+        raw = {e.product_id: _popularity(e, now) for e in entries}
+        top = max(raw.values(), default=0.0) or 1.0
+        ctx.pop = {pid: p / top for pid, p in raw.items()}
+        ctx.vertical_of = {e.product_id: rules.vertical_for_category(e.category, slug_set)
+                           for e in entries}
+        ctx.popular = sorted((e.product_id for e in entries if e.available),
+                             key=lambda pid: (-ctx.pop[pid], -pid))
+        for pid in ctx.popular:
+            v = ctx.vertical_of[pid]
+            if v:
+                ctx.by_vertical.setdefault(v, []).append(pid)
+        return ctx
 
 
 CONTEXT_TTL = 30.0
@@ -186,8 +210,8 @@ def _context(session: Session) -> _Context:
     entries = showcase_q.catalogue(session)
     slugs = {slug: (str(v.name_en), str(v.name_zh))
              for slug, v in queries.verticals_by_slug(session).items()}
-    ctx = _Context({e.product_id: e for e in entries}, slugs,
-                   profiles.creator_verticals(entries, set(slugs), _declared(session)))
+    ctx = _Context.build(entries, slugs,
+                         profiles.creator_verticals(entries, set(slugs), _declared(session)))
     with _contexts_lock:
         _contexts[engine] = (now, ctx)
     return ctx
@@ -218,7 +242,6 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
     or products only recommended by accounts it blocked, was blocked by or muted.
     """
     ctx = _context(session)
-    now = utcnow()
     slug_set = set(ctx.slugs)
     if account_id is not None:
         prof = profiles.build_profile(session, account_id, catalogue=ctx.catalogue,
@@ -236,18 +259,24 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
         scores = _model_scores(art, account_id, prof)
     vweights = prof.verticals
     vmax = max(vweights.values(), default=0.0) or 1.0
-    pop = {pid: _popularity(e, now) for pid, e in ctx.catalogue.items()}
-    pmax = max(pop.values(), default=0.0) or 1.0
     smax = max(scores.values(), default=0.0) or 1.0
+    # Candidates, not the whole catalogue: the model's, the most popular of the account's
+    # strongest verticals, and the most popular overall. Anything else has a lower score
+    # than enough of these (same interest or none, less popularity, no model score).
+    depth = max(100, 5 * k) + len(excluded)
+    cands = set(scores) | set(ctx.popular[:depth])
+    for top_v in prof.top_verticals(8):
+        cands.update(ctx.by_vertical.get(top_v, [])[:depth])
     ranked: list[tuple[float, int]] = []
-    for pid, e in ctx.catalogue.items():
-        if pid in excluded or not e.available:
+    for pid in cands:
+        e = ctx.catalogue.get(pid)
+        if e is None or pid in excluded or not e.available:
             continue
         if hidden and all(c in hidden for c in e.creator_ids):
             continue
-        v = rules.vertical_for_category(e.category, slug_set)
+        v = ctx.vertical_of.get(pid)
         interest = vweights.get(v, 0.0) / vmax if v else 0.0
-        s = 2.0 * max(0.0, scores.get(pid, 0.0)) / smax + interest + 0.25 * pop[pid] / pmax
+        s = 2.0 * max(0.0, scores.get(pid, 0.0)) / smax + interest + 0.25 * ctx.pop[pid]
         ranked.append((s, pid))
     ranked.sort(key=lambda t: (-t[0], -t[1]))
     top = ranked[: k * 2]
@@ -317,7 +346,6 @@ def similar_products(session: Session, product_id: int, viewer_id: int | None, k
                      ) -> list[ProductSuggestion]:
     """Products people interact with together with this one, else the same vertical's best."""
     ctx = _context(session)
-    now = utcnow()
     hidden = social_q.hidden_authors(session, viewer_id) if viewer_id else set()
     dismissed = queries.dismissed_ids(session, viewer_id, "product") if viewer_id else set()
     base = ctx.catalogue.get(product_id)
@@ -329,12 +357,11 @@ def similar_products(session: Session, product_id: int, viewer_id: int | None, k
         cands = [(2.0 + float(s), int(art.item_ids[j]))
                  for j, s in zip(art.nb_idx[i], art.nb_sc[i], strict=True) if j >= 0]
     seen = {pid for _s, pid in cands}
-    slug_set = set(ctx.slugs)
-    v = rules.vertical_for_category(base.category if base else None, slug_set)
+    v = ctx.vertical_of.get(product_id)
     if v:
-        for pid, e in ctx.catalogue.items():
-            if pid not in seen and rules.vertical_for_category(e.category, slug_set) == v:
-                cands.append((_popularity(e, now) / 1000.0, pid))
+        for pid in ctx.by_vertical.get(v, [])[: 4 * k + len(dismissed) + 1]:
+            if pid not in seen:
+                cands.append((ctx.pop[pid] / 1000.0, pid))
     cands = [(s, pid) for s, pid in cands if pid != product_id and pid not in dismissed
              and pid in ctx.catalogue and ctx.catalogue[pid].available]
     cands.sort(key=lambda t: (-t[0], -t[1]))
