@@ -216,6 +216,14 @@ def dismiss(body: DismissIn, session: DbSession, me: Writer) -> Response:
     return Response(status_code=204)
 
 
+@router.delete("/recommendations/dismissals/{kind}/{target_id}", status_code=204,
+               responses=ERRORS)
+def undismiss(kind: str, target_id: str, session: DbSession, me: Writer) -> Response:
+    """Allow a dismissed product or account to be recommended again."""
+    actions.undismiss(session, me.id, kind, _id(target_id))
+    return Response(status_code=204)
+
+
 @router.get("/recommendations/training_runs", response_model=list[TrainingRunRead],
             responses=ERRORS)
 def training_runs(session: DbSession, auth: RequiredAuth) -> list[TrainingRunRead]:

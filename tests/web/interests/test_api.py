@@ -68,6 +68,14 @@ def test_platform_api_interests_products_and_reasons_in_chinese(client: Any, uow
     ids = [i["product_id"] for i in client.get("/api/sw/v1/recommendations/products",
                                                headers=_auth(tok)).json()]
     assert str(world.products[21]) not in ids
+    r = client.delete(f"/api/sw/v1/recommendations/dismissals/product/{world.products[21]}",
+                      headers=_auth(tok))
+    assert r.status_code == 204
+    ids = [i["product_id"] for i in client.get("/api/sw/v1/recommendations/products",
+                                               headers=_auth(tok)).json()]
+    assert str(world.products[21]) in ids
+    r = client.delete("/api/sw/v1/recommendations/dismissals/planet/1", headers=_auth(tok))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
 def test_vertical_api_is_operator_only(client: Any, uow: Any, world: Any) -> None:
