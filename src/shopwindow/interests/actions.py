@@ -36,6 +36,13 @@ def require_operator(session: Session, account_id: int) -> None:
 # ------------------------------------------------------------------ verticals
 
 
+def _check_position(position: int) -> int:
+    if not -1_000_000 <= position <= 1_000_000:
+        raise Invalid("Position must be between -1000000 and 1000000", field="position",
+                      rule="range")
+    return position
+
+
 def ensure_default_verticals(session: Session) -> int:
     """Insert the default verticals that are missing (by slug); returns how many were added.
 
@@ -60,6 +67,7 @@ def create_vertical(session: Session, actor_id: int, *, slug: str, name_en: str,
         raise Conflict("A vertical with this slug exists", field="slug", rule="unique")
     if position is None:
         position = (session.scalar(select(func.max(Vertical.position))) or 0) + 10
+    _check_position(position)
     now = utcnow()
     v = Vertical(id=new_id(), slug=slug, name_en=en, name_zh=zh, position=position,
                  active=True, created_at=now, updated_at=now)
@@ -80,9 +88,7 @@ def update_vertical(session: Session, actor_id: int, vertical_id: int, *,
     if name_zh is not None:
         v.name_zh = rules.check_name(name_zh, "name_zh")
     if position is not None:
-        if not -1_000_000 <= position <= 1_000_000:
-            raise Invalid("Position is out of range", field="position", rule="range")
-        v.position = position
+        v.position = _check_position(position)
     if active is not None:
         v.active = active
     v.updated_at = utcnow()

@@ -174,7 +174,7 @@ async def dismiss(request: Request, session: DbSession, auth: OptionalAuth) -> R
     form = await request.form()
     require_csrf(request, auth, str(form.get("csrf_token") or ""))
     raw = str(form.get("id") or "")
-    if not raw.isdigit() or len(raw) > 19:
+    if not raw.isdigit() or len(raw) > 19 or int(raw) >= 1 << 63:
         raise NotFound("Not found", field="id", rule="exists")
     actions.dismiss(session, me.id, str(form.get("kind") or ""), int(raw))
     return redirect(safe_next(str(form.get("next") or ""), "/discover"))

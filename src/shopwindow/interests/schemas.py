@@ -27,7 +27,7 @@ class VerticalCreate(BaseModel):
     slug: str = Field(max_length=100)
     name_en: str = Field(max_length=200)
     name_zh: str = Field(max_length=200)
-    position: int | None = None
+    position: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
 
 
 class VerticalUpdate(BaseModel):
@@ -35,7 +35,7 @@ class VerticalUpdate(BaseModel):
 
     name_en: str | None = Field(default=None, max_length=200)
     name_zh: str | None = Field(default=None, max_length=200)
-    position: int | None = None
+    position: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     active: bool | None = None
 
 

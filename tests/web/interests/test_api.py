@@ -98,6 +98,13 @@ def test_vertical_api_is_operator_only(client: Any, uow: Any, world: Any) -> Non
     r = client.patch(f"/api/sw/v1/verticals/{vid}", json={"name_zh": ""},
                      headers=_auth(ops_tok))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "name_zh"
+    for bad in ({"slug": "big", "name_en": "B", "name_zh": "B", "position": 10**30},
+                {"slug": "x" * 101, "name_en": "B", "name_zh": "B"},
+                {"slug": "ok-slug", "name_en": "B"}):
+        r = client.post("/api/sw/v1/verticals", json=bad, headers=_auth(ops_tok))
+        assert r.status_code == 422, (bad, r.text)
+    assert client.patch("/api/sw/v1/verticals/12345678901234567890", json={},
+                        headers=_auth(ops_tok)).status_code == 404
 
 
 def test_profile_shows_decayed_interest_shares(client: Any, uow: Any, world: Any) -> None:

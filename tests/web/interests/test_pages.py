@@ -74,6 +74,10 @@ def test_dismissed_product_disappears_from_discover(client: Any, world: Any) -> 
     assert f'data-product-id="{pid}"' not in client.get("/discover", headers=HTML).text
     r = _post(client, "/recommendations/dismiss", {"kind": "planet", "id": pid}, "/discover")
     assert r.status_code == 422
+    for bad in ("9" * 19, "-1", "x", ""):  # never a 500, whatever the form says
+        r = _post(client, "/recommendations/dismiss", {"kind": "product", "id": bad},
+                  "/discover")
+        assert r.status_code == 404
 
 
 def test_ranked_home_is_opt_in_and_chronological_stays_default(
