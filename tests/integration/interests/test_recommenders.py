@@ -247,3 +247,22 @@ def test_declared_verticals_place_creators_without_recommendations(uow: Any,
         people = serving.suggest_accounts(s, newbie, k=3)
     assert people[0].account.id == chef
     assert people[0].reason.text() == "In your interests: Food"
+
+
+def test_old_interactions_fade_with_the_half_life(uow: Any, world: World) -> None:
+    from datetime import timedelta
+
+    from shopwindow.core.clock import clock
+
+    a = world.fans["fan_a"]
+    with uow() as s:
+        showcase.bookmark_product(s, a, world.recs[1])
+    clock.advance(timedelta(days=30))  # the default half-life
+    try:
+        with uow() as s:
+            showcase.bookmark_product(s, a, world.recs[11])
+            prof = profiles.build_profile(s, a)
+    finally:
+        clock.reset()
+    assert prof.products[world.products[11]] == pytest.approx(3.0, rel=1e-3)
+    assert prof.products[world.products[1]] == pytest.approx(1.5, rel=1e-3)
