@@ -56,6 +56,15 @@ def withdraw_recommendations(session: Session, ev: DomainEvent) -> None:
     showcase.withdraw_for_post(session, ev.payload["post_id"])
 
 
+@subscribe("showcase.price_dropped", name="notifications.price_drop")
+def notify_price_drop(session: Session, ev: DomainEvent) -> None:
+    """Tell the fans who bookmarked the product (the showcase event names the product)."""
+    from shopwindow.showcase import queries as showcase_q
+
+    fans = showcase_q.bookmarkers_of_product(session, int(ev.payload["product_id"]))
+    notifications.notify_price_drop(session, ev.id, [(f, c, p) for f, c, p in fans])
+
+
 def refresh_products(older_than: timedelta = timedelta(hours=1),
                      limit: int = 100) -> dict[str, int]:
     """Periodic: re-read stale products from their partners, one transaction per product.

@@ -37,6 +37,26 @@ def notify_for_event(session: Session, event_id: int, event_type: str,
     return n
 
 
+def notify_price_drop(session: Session, event_id: int,
+                      recipients: list[tuple[int, int, int | None]]) -> int:
+    """A bookmarked product got cheaper: notify each (fan, recommending creator, post) once
+    per event (idempotent under redelivery); blocks either way are respected."""
+    n = 0
+    for recipient, from_id, post_id in recipients:
+        if recipient == from_id or social.blocked_either_way(session, recipient, from_id):
+            continue
+        nid = new_id()
+        if insert_ignore(session, Notification.__table__, [{
+            "id": nid, "account_id": recipient, "type": rules.PRICE_DROP,
+            "from_account_id": from_id, "post_id": post_id, "source_event_id": event_id,
+            "created_at": utcnow(),
+        }]):
+            n += 1
+            emit(session, "notification.created", notification_id=nid, account_id=recipient,
+                 type=rules.PRICE_DROP)
+    return n
+
+
 def dismiss(session: Session, account_id: int, notification_id: int) -> None:
     row = session.get(Notification, notification_id)
     if row is None or row.account_id != account_id:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 TYPES = ("follow", "favourite", "reblog", "mention", "status")
+# Our own types: shown on the notifications page, never to Mastodon clients (unknown there).
+PRICE_DROP = "price_drop"
 
 
 def recipients(event_type: str, payload: dict[str, Any]) -> list[tuple[int, str, int, int | None]]:

@@ -96,6 +96,18 @@ class RecView:
         return Money(int(self.product.price_minor), self.product.currency)
 
 
+def bookmarkers_of_product(session: Session,
+                           product_id: int) -> list[tuple[int, int, int | None]]:
+    """(fan, creator, post) for every fan who bookmarked the product, from the (live)
+    recommendation they saved it from; one row per fan."""
+    rows = session.execute(
+        select(ProductBookmark.account_id, Recommendation.creator_id, Recommendation.post_id)
+        .join(Recommendation, Recommendation.id == ProductBookmark.recommendation_id)
+        .where(ProductBookmark.product_id == product_id, Recommendation.deleted_at.is_(None))
+        .order_by(ProductBookmark.account_id))
+    return [(int(a), int(c), int(p) if p is not None else None) for a, c, p in rows]
+
+
 def count_published_since(session: Session, creator_id: int, since: datetime) -> int:
     """Recommendations the creator published since `since` (deleted ones included)."""
     return int(session.scalar(select(func.count()).select_from(Recommendation).where(

@@ -35,7 +35,9 @@ def list_notifications(request: Request, response: Response, session: DbSession,
     if query_list(request, "types") and not types:
         return []  # only unknown types asked for: nothing can match
     exclude = [t for t in query_list(request, "exclude_types") if t in notification_rules.TYPES]
-    rows = notifications_q.list_notifications(session, me.id, page, types=types or None,
+    # Only Mastodon's types: clients do not know ours (e.g. price_drop).
+    rows = notifications_q.list_notifications(session, me.id, page,
+                                              types=types or list(notification_rules.TYPES),
                                               exclude_types=exclude or None)
     # Cursors are the rows' ids even if some are dropped (their status became invisible).
     set_link_header(request, response, [n.id for n in rows])
