@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -39,7 +40,7 @@ from shopwindow.config import Settings
 from shopwindow.core.clock import utcnow
 from shopwindow.core.errors import NotFound
 from shopwindow.db.engine import Database
-from shopwindow.db.uow import unit_of_work
+from shopwindow.db.uow import AFTER_COMMIT_KEY
 from shopwindow.outbox import DomainEvent, subscribe_live
 from shopwindow.partners import queries as partners_q
 from shopwindow.tracking import actions, rules
@@ -78,6 +79,8 @@ class PostbackIngester:
         self.settings = settings
         self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._hooks: queue.SimpleQueue[list[Callable[[], None]] | None] = queue.SimpleQueue()
+        self._publisher: threading.Thread | None = None
         self._lock = threading.Lock()
         self._inflight: dict[_Key, Future[actions.PostbackResult]] = {}
         self._seen: OrderedDict[_Key, None] = OrderedDict()
@@ -147,6 +150,10 @@ class PostbackIngester:
             self._q.put(None)
         for t in threads:
             t.join(10)
+        if self._publisher is not None:
+            self._hooks.put(None)
+            self._publisher.join(10)
+            self._publisher = None
 
     def _run(self) -> None:
         while True:
@@ -169,13 +176,17 @@ class PostbackIngester:
                 return
 
     def _ingest(self, batch: list[_Job]) -> None:
+        session = self.db.sessions()
         try:
-            with unit_of_work(self.db) as s:
-                results = actions.ingest_postbacks(
-                    s, [item for item, _ in batch],
-                    take_rate_bps=self.settings.platform_take_rate_bps,
-                    attribution_rule=self.settings.attribution_rule)
+            results = actions.ingest_postbacks(
+                session, [item for item, _ in batch],
+                take_rate_bps=self.settings.platform_take_rate_bps,
+                attribution_rule=self.settings.attribution_rule)
+            session.commit()
         except Exception as exc:
+            session.rollback()
+            session.info.pop(AFTER_COMMIT_KEY, None)
+            session.close()
             if len(batch) > 1:
                 # One poisonous event (or a deadlock between processes) must not fail the
                 # others: ingest each alone, each in its own transaction.
@@ -187,9 +198,35 @@ class PostbackIngester:
             log.exception("postback ingestion failed")
             self._finish(batch, None, exc)
             return
+        hooks = session.info.pop(AFTER_COMMIT_KEY, [])
+        session.close()
         self.batches += 1
         self.events += len(batch)
+        # Committed: answer first, then publish the batch's events on the publisher thread
+        # (one job per durable subscriber and event must not hold up the next batch; the
+        # outbox sweeper re-publishes what a crash leaves undispatched).
         self._finish(batch, results, None)
+        if hooks:
+            self._publish(hooks)
+
+    def _publish(self, hooks: list[Callable[[], None]]) -> None:
+        with self._lock:
+            if self._publisher is None:
+                self._publisher = threading.Thread(target=self._publish_loop,
+                                                   name="postback-publisher", daemon=True)
+                self._publisher.start()
+        self._hooks.put(hooks)
+
+    def _publish_loop(self) -> None:
+        while True:
+            hooks = self._hooks.get()
+            if hooks is None:
+                return
+            for fn in hooks:
+                try:
+                    fn()
+                except Exception:
+                    log.exception("publishing postback events failed (the sweeper retries)")
 
     def _finish(self, batch: list[_Job], results: list[actions.PostbackResult] | None,
                 exc: BaseException | None) -> None:
