@@ -38,7 +38,7 @@ class ImplicitALS:
 
     name = "implicit-als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0,
+    def __init__(self, factors: int = 64, regularization: float = 0.5, alpha: float = 10.0,
                  iterations: int = 15, seed: int = 0) -> None:
         self.params = {"factors": factors, "regularization": regularization,
                        "alpha": alpha, "iterations": iterations, "seed": seed}

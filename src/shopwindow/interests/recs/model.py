@@ -32,7 +32,7 @@ Progress = Callable[[str, float], None]
 DEFAULTS: dict[str, Any] = {
     "l2": 100.0,            # EASE ridge penalty
     "alpha": 0.1,           # weight of the friends' mean row in the smoothed user row
-    "beta": 0.2,            # popularity debiasing: EASE item scores times count**-beta
+    "beta": 0.3,            # popularity debiasing: EASE item scores times count**-beta
     "min_item_count": 3,    # items with fewer training users stay out of the EASE core
     "max_dense_items": 20000,  # above this the dense item-item core becomes ALS factors
     "factors": 64,          # ALS (fallback, or blended with EASE)

@@ -25,7 +25,7 @@ Progress = Callable[[str, float], None]
 ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
     "alpha": [0.0, 0.1, 0.2],
-    "beta": [0.1, 0.2, 0.3],
+    "beta": [0.2, 0.3, 0.4],
     "als_weight": [0.3, 0.5, 0.8],
 }
 ALS_GRID: dict[str, list[Any]] = {"factors": [64, 128], "regularization": [0.05, 0.5],
