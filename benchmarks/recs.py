@@ -38,7 +38,8 @@ def synthetic(n_users: int, n_items: int, interactions: int, friends: int,
     item_comm = rng.integers(0, n_comm, n_items)
     pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
     rng.shuffle(pop)
-    per_user = rng.poisson(interactions / n_users, n_users).clip(1)
+    # oversample, then keep exactly `interactions` distinct pairs
+    per_user = rng.poisson(1.15 * interactions / n_users, n_users).clip(1)
     users = np.repeat(np.arange(n_users), per_user)
     own = rng.random(len(users)) < 0.7
     by_comm = [np.flatnonzero(item_comm == c) for c in range(n_comm)]
@@ -47,10 +48,10 @@ def synthetic(n_users: int, n_items: int, interactions: int, friends: int,
     for c in range(n_comm):
         mask = own & (community[users] == c)
         items[mask] = rng.choice(by_comm[c], int(mask.sum()), p=weights[c])
-    R = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)),
+    pairs = np.unique(users.astype(np.int64) * n_items + items)
+    pairs = rng.permutation(pairs)[:interactions]
+    R = sp.csr_matrix((np.ones(len(pairs), np.float32), (pairs // n_items, pairs % n_items)),
                       shape=(n_users, n_items))
-    R.sum_duplicates()
-    R.data[:] = 1.0
     # friends: 80 % inside the community
     a = np.repeat(np.arange(n_users), friends)
     same = rng.random(len(a)) < 0.8

@@ -50,6 +50,9 @@ class LinkPredictor:
         self._S: sp.csr_matrix | None = None
         self._G: sp.csr_matrix | None = None
         self._Rn: sp.csr_matrix | None = None
+        self._RnT: sp.csr_matrix | None = None
+        self._G_aa: sp.csr_matrix | None = None
+        self._G_ra: sp.csr_matrix | None = None
         self._aa = np.empty(0, dtype=np.float32)
         self._ra = np.empty(0, dtype=np.float32)
         self._tie = np.empty(0, dtype=np.float32)
@@ -66,6 +69,9 @@ class LinkPredictor:
                              where=deg > 1).astype(np.float32)
         self._ra = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0).astype(np.float32)
         self._tie = (_TIE * deg / max(deg.max(initial=0.0), 1.0)).astype(np.float32)
+        # weighted neighbour matrices, so one user's scores are a single sparse row product
+        self._G_aa = sp.csr_matrix(sp.diags(self._aa) @ self._G)
+        self._G_ra = sp.csr_matrix(sp.diags(self._ra) @ self._G)
         if R is not None:
             X = as_csr(R, (n, R.shape[1]))
             X.data[:] = 1.0
@@ -74,6 +80,7 @@ class LinkPredictor:
             self._Rn = sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ X)
         else:
             self._Rn = None
+        self._RnT = None if self._Rn is None else sp.csr_matrix(self._Rn.T)
         self.fit_seconds = time.perf_counter() - t0
         return self
 
@@ -86,11 +93,11 @@ class LinkPredictor:
         p = self.params
         out = np.zeros((len(users), self._G.shape[0]), dtype=np.float32)
         if p["w_aa"]:
-            out += p["w_aa"] * _scale_rows(_dense(rows @ sp.diags(self._aa) @ self._G))
+            out += p["w_aa"] * _scale_rows(_dense(rows @ self._G_aa))
         if p["w_ra"]:
-            out += p["w_ra"] * _scale_rows(_dense(rows @ sp.diags(self._ra) @ self._G))
-        if p["w_interest"] and self._Rn is not None:
-            out += p["w_interest"] * _scale_rows(_dense(self._Rn[users] @ self._Rn.T))
+            out += p["w_ra"] * _scale_rows(_dense(rows @ self._G_ra))
+        if p["w_interest"] and self._Rn is not None and self._RnT is not None:
+            out += p["w_interest"] * _scale_rows(_dense(self._Rn[users] @ self._RnT))
         out += self._tie
         return out
 
@@ -131,6 +138,7 @@ class LinkPredictor:
             Rn = load_csr("Rn", z) if "Rn_data" in z.files else None
         model.fit(S)
         model._Rn = Rn
+        model._RnT = None if Rn is None else sp.csr_matrix(Rn.T)
         return model
 
 
