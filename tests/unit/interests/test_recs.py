@@ -145,6 +145,12 @@ def test_large_catalogues_fall_back_to_factors(data) -> None:
     assert SocialRecommender(min_item_count=1, als_weight=0.0).fit(R, S).backend == "ease"
     fallback = SocialRecommender(min_item_count=1, max_dense_items=N_ITEMS - 1).fit(R, S)
     assert fallback.backend == "als" and fallback.core_items == 0
+    # a young platform: no item has min_item_count users yet, or nobody interacted at all
+    sparse_start = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 0]], np.float32))
+    young = SocialRecommender(min_item_count=3).fit(sparse_start)
+    assert young.backend == "als" and list(young.recommend(0, 5)[0]) == [1]
+    empty = SocialRecommender().fit(sp.csr_matrix((3, 4), dtype=np.float32))
+    assert empty.backend == "popularity" and len(empty.recommend(0, 5)[0]) == 4
 
 
 def test_score_batches_match_single_user_scores(model) -> None:

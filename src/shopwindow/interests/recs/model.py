@@ -84,11 +84,11 @@ class SocialRecommender:
         self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
         self._B = self._Y = self._YtY = None
         report("prepared", 0.05)
-        dense = len(self._core) <= int(p["max_dense_items"])
+        dense = 0 < len(self._core) <= int(p["max_dense_items"])
         if dense:
             self._B = _ease(X[:, self._core], float(p["l2"]))
             report("item-item weights", 0.6 if p["als_weight"] > 0 else 1.0)
-        if not dense or p["als_weight"] > 0:
+        if X.nnz and (not dense or p["als_weight"] > 0):
             self._Y = _als_item_factors(X, int(p["factors"]), float(p["als_reg"]),
                                         int(p["als_iters"]), float(p["als_alpha"]),
                                         int(p["seed"]))
@@ -99,9 +99,10 @@ class SocialRecommender:
     # ------------------------------------------------------------------ scoring
     @property
     def backend(self) -> str:
-        """What scores items: "ease", "ease+als" or "als" (the large-catalogue fallback)."""
+        """What scores items: "ease", "ease+als", "als" (large-catalogue fallback, or no
+        item with `min_item_count` users) or "popularity" (no interactions at all)."""
         if self._B is None:
-            return "als"
+            return "als" if self._Y is not None else "popularity"
         return "ease+als" if self._Y is not None else "ease"
 
     @property
