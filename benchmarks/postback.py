@@ -9,6 +9,7 @@ race each other). Then checks: one commission booking per paid order, no duplica
 entries, trial balance zero. Prints a table; never asserts on time.
 
     python benchmarks/postback.py [--orders 2000] [--connections 32] [--pg URL]
+        [--jobs thread|external] [--batches 1,16,64  (in-process CPU per event instead)]
 """
 
 from __future__ import annotations
@@ -147,6 +148,31 @@ async def send_all(base: str, signed: list[tuple[bytes, dict[str, str]]],
             "p99": lat[int(len(lat) * 0.99)] * 1000}
 
 
+def in_process(url: str, orders: int, sizes: list[int]) -> None:
+    """Ingest the events straight through `ingest_postbacks` (no HTTP, no replays) in
+    batches of each size: CPU (this thread) and wall time per event."""
+    from shopwindow.db.engine import Database
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.tracking import actions
+
+    print(f"in-process ingestion, {'PostgreSQL' if url.startswith('postgres') else 'SQLite'}"
+          f", {orders} orders, load average {os.getloadavg()[0]:.2f} (1 min)")
+    print("| batch size | CPU per event | wall per event |\n| --- | --- | --- |")
+    for size in sizes:
+        pid, tokens = seed(url, orders)
+        evs = events(tokens)
+        db = Database(url)
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        for i in range(0, len(evs), size):
+            with unit_of_work(db) as s:
+                actions.ingest_postbacks(
+                    s, [actions.PostbackIn(pid, m, p) for m, p in evs[i:i + size]],
+                    take_rate_bps=2000)
+        cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+        db.dispose()
+        print(f"| {size} | {cpu * 1000 / len(evs):.2f} ms | {wall * 1000 / len(evs):.2f} ms |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=2000)
@@ -157,9 +183,14 @@ def main() -> None:
     ap.add_argument("--jobs", choices=["thread", "external"], default="thread",
                     help="thread: job workers inside the web process (embedded default); "
                          "external: the web process only enqueues (production shape)")
+    ap.add_argument("--batches", default=None,
+                    help="e.g. 1,16,64: measure in-process ingestion per batch size instead")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sw-postback-"))
     url = args.pg or f"sqlite:///{tmp}/pb.db"
+    if args.batches:
+        in_process(url, args.orders, [int(x) for x in args.batches.split(",")])
+        return
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
            "SHOPWINDOW_JOBS_MODE": args.jobs, "SHOPWINDOW_LOG_LEVEL": "WARNING"}
     os.environ.update(env)
