@@ -65,10 +65,12 @@ class Rollup(Base):
     currency: Mapped[str] = mapped_column(String(3))  # '' for counts
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    # Key order serves the report query: one entity, one grain, a bucket range.
+    # Key order serves the report queries: one entity, one grain, one dimension, a few
+    # metrics, a bucket range — each metric is one contiguous run of the index, so a
+    # report reads only the rows it sums (bucket before dim would read every dimension).
     __table_args__ = (
         PrimaryKeyConstraint(
-            "entity_type", "entity_id", "grain", "bucket", "metric", "dim", "dim_value",
+            "entity_type", "entity_id", "grain", "dim", "metric", "bucket", "dim_value",
             "currency", name="pk_analytics_rollup",
         ),
     )

@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('dim_value', sa.String(length=40), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('entity_type', 'entity_id', 'grain', 'bucket', 'metric', 'dim',
+    sa.PrimaryKeyConstraint('entity_type', 'entity_id', 'grain', 'dim', 'metric', 'bucket',
                             'dim_value', 'currency', name='pk_analytics_rollup')
     )
     op.create_table('analytics_pending',
