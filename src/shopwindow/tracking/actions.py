@@ -218,6 +218,26 @@ def is_duplicate(session: Session, partner_id: int, webhook_id: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerTerms:
+    """What ingestion needs of a partner (a plain snapshot: cacheable between batches)."""
+
+    id: int
+    currency: str
+    attribution_window_days: int
+    return_window_days: int
+    default_rate_bps: int
+    category_rates: dict[str, int]
+
+
+def partner_terms(session: Session, partner_id: int) -> PartnerTerms:
+    """The partner's current terms (NotFound if it does not exist)."""
+    p = partners_q.get_partner(session, partner_id)
+    return PartnerTerms(int(p.id), p.currency, int(p.attribution_window_days),
+                        int(p.return_window_days), int(p.default_rate_bps),
+                        dict(p.category_rates or {}))
+
+
+@dataclass(frozen=True, slots=True)
 class PostbackIn:
     """One verified postback waiting to be ingested."""
 
@@ -258,7 +278,8 @@ def ingest_postback(session: Session, *, partner_id: int, webhook_id: str, paylo
 
 
 def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate_bps: int,
-                     attribution_rule: str = "last_click") -> list[PostbackResult]:
+                     attribution_rule: str = "last_click",
+                     terms: dict[int, PartnerTerms] | None = None) -> list[PostbackResult]:
     """Ingest a batch of verified postbacks in the session's transaction, set-based.
 
     Each postback gets the answer it would get alone, in this order: the unique
@@ -266,6 +287,7 @@ def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate
     other processes), order rows are created with INSERT … ON CONFLICT DO NOTHING and
     locked, snapshots are applied in arrival order, and each touched order's ledger is
     reconciled once, after its newest snapshot of the batch (same keys, same balances).
+    `terms` may bring partners' terms read earlier (the ingester caches them briefly).
     """
     now = utcnow()
     results: list[PostbackResult] = [DUPLICATE] * len(items)
@@ -299,7 +321,7 @@ def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate
             accepted.append(i)
     if not accepted:
         return results
-    partners = {pid: partners_q.get_partner(session, pid)
+    partners = {pid: (terms or {}).get(pid) or partner_terms(session, pid)
                 for pid in sorted({items[i].partner_id for i in accepted})}
     firsts: dict[tuple[int, str], _Snapshot] = {}
     for i in accepted:
@@ -358,7 +380,7 @@ def _lock_orders(session: Session, firsts: dict[tuple[int, str], _Snapshot],
 
 
 def _apply(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
-           partner: Any, clicks: dict[tuple[int, str], Click], attribution_rule: str,
+           partner: PartnerTerms, clicks: dict[tuple[int, str], Click], attribution_rule: str,
            now: datetime) -> bool:
     """Update the order from a snapshot; returns whether the snapshot was the newest."""
     fresh = snap.sequence > order.last_sequence
@@ -400,7 +422,7 @@ def _click_candidates(session: Session, click: Click, placed_at: datetime,
 
 
 def _attribute(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
-               partner: Any, clicks: dict[tuple[int, str], Click],
+               partner: PartnerTerms, clicks: dict[tuple[int, str], Click],
                attribution_rule: str) -> None:
     """Decide once, on the order's first event, whose click it was and what each line earns."""
     placed_at = snap.placed_at or snap.paid_at or utcnow()
@@ -463,7 +485,7 @@ def booking_key(order_id: int, creator_id: int) -> str:
 
 
 def _reconcile(session: Session, orders: list[Order], lines: dict[int, dict[str, OrderLine]],
-               partners: dict[int, Any], take_rate_bps: int) -> None:
+               partners: dict[int, PartnerTerms], take_rate_bps: int) -> None:
     """Make the ledger match the orders: commission booked once paid, reversed as far as
     cumulative refunds (or a cancellation) require. Idempotent by construction; all the
     batch's bookings, then all its reversals, are posted set-based."""
