@@ -37,6 +37,7 @@ from shopwindow.social import queries as social_q
 
 CHECK_SECONDS = 2.0
 CANDIDATES = 200
+CREATOR_LIFT = 0.3
 
 
 @dataclass(slots=True)
@@ -456,8 +457,13 @@ def suggest_accounts(session: Session, account_id: int, k: int = 20, *,
         pop = (st.followers_count / fol_max) if st else 0.0
         scores[c] = scores.get(c, 0.0) + interest + 0.2 * pop
     ranked = sorted(((s, c) for c, s in scores.items() if c not in excluded and s > 0),
-                    key=lambda t: (-t[0], -t[1]))[: k * 2]
+                    key=lambda t: (-t[0], -t[1]))[: k * 3]
     people = accounts_q.accounts_by_ids(session, [c for _s, c in ranked])
+    # Recommendation instead of selling: people who recommend products (creators, brands)
+    # are the accounts worth following here, so they get a small lift over other fans.
+    ranked = sorted(((s + (CREATOR_LIFT if c in people and people[c].role in
+                                ("creator", "brand") else 0.0), c) for s, c in ranked),
+                    key=lambda t: (-t[0], -t[1]))
     out: list[AccountSuggestion] = []
     for s, c in ranked:
         acct = people.get(c)
