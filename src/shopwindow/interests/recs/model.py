@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "beta": 0.3,            # popularity debiasing: EASE item scores times count**-beta
     "min_item_count": 3,    # items with fewer training users stay out of the EASE core
     "max_dense_items": 20000,  # above this the dense item-item core becomes ALS factors
-    "factors": 64,          # ALS (fallback, or blended with EASE)
+    "factors": 32,          # ALS (fallback, or blended with EASE)
     "als_reg": 0.05,
     "als_iters": 15,
     "als_alpha": 20.0,

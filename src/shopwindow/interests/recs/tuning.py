@@ -22,7 +22,7 @@ from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
 
-ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0]}
+ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "factors": [32, 64]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
     "alpha": [0.0, 0.1, 0.2],
     "beta": [0.2, 0.3, 0.4],
