@@ -284,6 +284,7 @@ def demo(
                       "seed; nothing was seeded[/yellow]")
     running: list[DemoShop] = _start_demo_shops(s) if shops else []
     _train_demo_recs(s)
+    _train_demo_labels(s)
     try:
         if serve_after:
             serve(host=host, port=port, workers=1, migrate=False, log_level=None)
@@ -312,6 +313,22 @@ def _train_demo_recs(s: Settings) -> None:
     console.print(f"[green]recommenders trained[/green] in {stats['seconds']:.1f}s: "
                   f"{stats['users']} accounts, {stats['items']} products, "
                   f"{stats['interactions']} interactions")
+
+
+def _train_demo_labels(s: Settings) -> None:
+    """Train the ability-label model once and label the demo creators (shown on profiles)."""
+    from shopwindow.db.engine import Database
+    from shopwindow.interests import labels_queries, labels_train
+
+    if labels_queries.load_model(s.data_dir) is not None:
+        return
+    db = Database(s.database_url, pool_size=1)
+    try:
+        info = labels_train.train_and_apply(db, s.data_dir)
+    finally:
+        db.dispose()
+    console.print(f"[green]ability labels trained[/green]: "
+                  f"{info.get('accounts_labelled', 0)} creators labelled")
 
 
 def _start_demo_shops(s: Settings) -> list[DemoShop]:
