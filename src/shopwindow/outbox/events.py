@@ -2,7 +2,7 @@
 
 `emit` adds a row in the caller's transaction, so an event exists if and only if the
 change that caused it was committed. After commit the publisher (set by the process: the
-job runner enqueues one job per durable subscriber) and live in-process subscribers (SSE,
+job runner enqueues one job per durable subscriber and batch of events) and live in-process subscribers (SSE,
 caches) are called with the event. Durable subscribers must be idempotent: the sweeper
 re-publishes events whose dispatch was not recorded (crash between commit and enqueue).
 """

@@ -64,3 +64,34 @@ def test_sweeper_republishes_and_handlers_are_idempotent(uow, session, db):
 
 def test_handler_for_missing_event_is_done(uow):
     runtime._run_handler("timeline.fanout", 123456789)  # no row: treated as done
+
+
+def test_events_of_one_commit_run_as_one_batch_per_handler_and_a_bad_one_is_isolated(uow):
+    seen: list[int] = []
+    calls: list[str] = []
+
+    @outbox.subscribe("test.batch", name="test.batch_handler")
+    def handler(s, ev):
+        calls.append("call")
+        if ev.payload["n"] == 2:
+            raise RuntimeError("bad event")
+        seen.append(ev.payload["n"])
+
+    enqueued: list[tuple[str, object]] = []
+    orig_single, orig_batch = runtime.rt.run_handler, runtime.rt.run_handler_batch
+    runtime.rt.run_handler = lambda name, eid: enqueued.append(("single", eid))
+    runtime.rt.run_handler_batch = lambda name, ids: enqueued.append(("batch", list(ids)))
+    try:
+        with uow() as s:
+            evs = [outbox.emit(s, "test.batch", n=n) for n in range(4)]
+        # One job for the handler with all four events, not four jobs.
+        assert enqueued == [("batch", [e.id for e in evs])]
+        enqueued.clear()
+        runtime._run_handler_batch("test.batch_handler", [e.id for e in evs])
+        # The batch failed on n=2 (its transaction rolled back), so every event ran again
+        # alone; only n=2 was queued again.
+        assert seen == [0, 1, 0, 1, 3]
+        assert enqueued == [("single", evs[2].id)]
+    finally:
+        runtime.rt.run_handler, runtime.rt.run_handler_batch = orig_single, orig_batch
+        outbox._durable.pop("test.batch", None)
