@@ -153,6 +153,43 @@ def test_large_catalogues_fall_back_to_factors(data) -> None:
     assert empty.backend == "popularity" and len(empty.recommend(0, 5)[0]) == 4
 
 
+def test_ease_dropout_penalty_is_a_per_item_ridge(
+        data: tuple[sp.csr_matrix, sp.csr_matrix]) -> None:
+    from shopwindow.interests.recs.model import _ease
+
+    R, _ = data
+    X = R.toarray().astype(np.float64)
+    G = X.T @ X
+    # EDLAE: ridge l2 + p/(1-p)·count_i on item i; diagonal-constrained closed form
+    P = np.linalg.inv(G + np.diag(5.0 + 0.25 / 0.75 * np.diag(G)))
+    expected = np.eye(N_ITEMS) - P / np.diag(P)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(_ease(R, 5.0, 0.25), expected, atol=2e-4)
+    # the extra penalty shrinks the weights below plain EASE with the same l2
+    assert np.abs(_ease(R, 5.0, 0.25)).sum() < np.abs(_ease(R, 5.0, 0.0)).sum()
+    with pytest.raises(ValueError):
+        _ease(R, 5.0, 1.0)
+
+
+def test_als_folds_in_own_row_unless_the_user_has_no_items(
+        data: tuple[sp.csr_matrix, sp.csr_matrix]) -> None:
+    R, S = data
+    own = SocialRecommender(l2=5.0, min_item_count=1, als_social=0.0).fit(R, S)
+    users = np.array([3])
+    base = own.score(users)
+    own.params["als_social"] = 0.5
+    assert not np.allclose(own.score(users), base)
+    # a new account with only friends: ALS still gets the friends' rows
+    own.params["als_social"] = 0.0
+    friends = sp.csr_matrix((np.ones(3, np.float32), ([0] * 3, [30, 31, 32])),
+                            shape=(1, N_USERS))
+    no_items = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
+    with_als = own.score(np.array([N_USERS]), no_items, friends)
+    own.params["als_weight"] = 0.0
+    without_als = own.score(np.array([N_USERS]), no_items, friends)
+    assert not np.allclose(with_als, without_als)
+
+
 def test_score_batches_match_single_user_scores(model) -> None:
     users = np.array([0, 9, 21])
     batch = model.score(users)

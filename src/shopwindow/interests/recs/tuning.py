@@ -22,11 +22,13 @@ from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
 
-ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "factors": [32, 64]}
+ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "dropout": [0.0, 0.25],
+                                       "factors": [32]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
-    "alpha": [0.0, 0.1, 0.2],
-    "beta": [0.2, 0.3, 0.4],
-    "als_weight": [0.3, 0.5, 0.8],
+    "alpha": [0.1, 0.2, 0.3],
+    "beta": [0.3, 0.35],
+    "als_weight": [0.5, 0.8],
+    "als_social": [0.0, 0.1],
 }
 ALS_GRID: dict[str, list[Any]] = {"factors": [64, 128], "regularization": [0.05, 0.5],
                                   "alpha": [10.0, 20.0]}
