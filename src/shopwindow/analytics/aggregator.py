@@ -121,8 +121,15 @@ def fold_once(db: Database, limit: int = BATCH) -> int | None:
         deltas = rules.fold(rows)  # type: ignore[arg-type]
         _upsert(conn, deltas)
         ids = [r["id"] for r in rows]
-        for i in range(0, len(ids), 5000):
-            conn.execute(delete(PENDING).where(PENDING.c.event_id.in_(ids[i:i + 5000])))
+        if conn.dialect.name == "sqlite":
+            # This transaction has held SQLite's write lock since BEGIN IMMEDIATE: no
+            # pending row can have appeared below the last one read.
+            conn.execute(delete(PENDING).where(PENDING.c.event_id <= ids[-1]))
+        else:
+            # PostgreSQL (READ COMMITTED) may have committed smaller ids since the SELECT:
+            # delete exactly the rows folded, as one array parameter.
+            conn.exec_driver_sql("DELETE FROM analytics_pending WHERE event_id = ANY(%s)",
+                                 (ids,))
     live.notify(changed_entities(deltas))
     return len(rows)
 
