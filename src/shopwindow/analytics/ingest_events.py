@@ -230,15 +230,23 @@ HANDLERS: dict[str, Builder] = {
 }
 
 
-def record(session: Session, ev: DomainEvent) -> None:
-    """The durable handler: store the analytics events of one domain event, once."""
+def _keyed(session: Session, ev: DomainEvent) -> list[EventIn]:
     build = HANDLERS.get(ev.type)
     if build is None:
+        return []
+    return [replace(e, dedup_key=f"ob:{ev.id}:{n}") for n, e in enumerate(build(session, ev))]
+
+
+def record(session: Session, ev: DomainEvent) -> None:
+    """The durable handler: store the analytics events of one domain event, once."""
+    record_many(session, [ev])
+
+
+def record_many(session: Session, evs: list[DomainEvent]) -> None:
+    """The same for events committed together, stored with one insert."""
+    keyed = [e for ev in evs for e in _keyed(session, ev)]
+    if not keyed:
         return
-    events = build(session, ev)
-    if not events:
-        return
-    keyed = [replace(e, dedup_key=f"ob:{ev.id}:{n}") for n, e in enumerate(events)]
     actions.ingest(session, keyed)
     after_commit(session, aggregator.wake)
 

@@ -140,7 +140,8 @@ def _register_analytics() -> None:
     from shopwindow.analytics import ingest_events
 
     for etype in ingest_events.HANDLERS:
-        subscribe(etype, name=f"analytics.{etype}")(ingest_events.record)
+        subscribe(etype, name=f"analytics.{etype}",
+                  batch=ingest_events.record_many)(ingest_events.record)
 
 
 _register_analytics()

@@ -116,6 +116,9 @@ def _run_handler(handler_name: str, event_id: int) -> None:
         fn(s, DomainEvent(row.id, row.type, dict(row.payload)))
 
 
+BATCH_JOB_SIZE = 200
+
+
 def _run_handler_batch(handler_name: str, event_ids: list[int]) -> None:
     """Run one handler over several events in one transaction.
 
@@ -128,12 +131,17 @@ def _run_handler_batch(handler_name: str, event_ids: list[int]) -> None:
     if fn is None:
         log.warning("no handler %s", handler_name)
         return
+    many = outbox.batch_handler(handler_name)
     try:
         with unit_of_work(get_db()) as s:
             rows = s.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(event_ids))
                              .order_by(OutboxEvent.id)).all()
-            for row in rows:  # missing rows were pruned: done
-                fn(s, DomainEvent(row.id, row.type, dict(row.payload)))
+            evs = [DomainEvent(r.id, r.type, dict(r.payload)) for r in rows]  # missing: done
+            if many is not None:
+                many(s, evs)
+            else:
+                for ev in evs:
+                    fn(s, ev)
         return
     except Exception:
         log.exception("batch of %d events failed in %s; retrying one by one",
@@ -157,8 +165,10 @@ def publish(events: list[DomainEvent]) -> None:
     for name, ids in by_handler.items():
         if len(ids) == 1:
             rt.run_handler(name, ids[0])
-        else:
-            rt.run_handler_batch(name, ids)
+            continue
+        # Bounded batches: one job's transaction must not hold SQLite's write lock long.
+        for i in range(0, len(ids), BATCH_JOB_SIZE):
+            rt.run_handler_batch(name, ids[i:i + BATCH_JOB_SIZE])
     with unit_of_work(get_db()) as s:
         s.execute(update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
                   .values(dispatched_at=utcnow()))

@@ -2,9 +2,10 @@
 
 `emit` adds a row in the caller's transaction, so an event exists if and only if the
 change that caused it was committed. After commit the publisher (set by the process: the
-job runner enqueues one job per durable subscriber and batch of events) and live in-process subscribers (SSE,
-caches) are called with the event. Durable subscribers must be idempotent: the sweeper
-re-publishes events whose dispatch was not recorded (crash between commit and enqueue).
+job runner enqueues one job per durable subscriber and batch of events) and live
+in-process subscribers (SSE, caches) are called with the event. Durable subscribers must
+be idempotent: the sweeper re-publishes events whose dispatch was not recorded (crash
+between commit and enqueue).
 """
 
 from __future__ import annotations
@@ -51,21 +52,36 @@ class DomainEvent:
 
 
 Handler = Callable[[Session, DomainEvent], None]
+BatchHandler = Callable[[Session, list[DomainEvent]], None]
 LiveHandler = Callable[[DomainEvent], None]
 
 _durable: dict[str, dict[str, Handler]] = defaultdict(dict)
+_batch: dict[str, BatchHandler] = {}
 _live: dict[str, list[LiveHandler]] = defaultdict(list)
 _publisher: Callable[[list[DomainEvent]], None] | None = None
 
 
-def subscribe(event_type: str, name: str | None = None) -> Callable[[Handler], Handler]:
-    """Register an idempotent durable handler `fn(session, event)` run by the job runner."""
+def subscribe(event_type: str, name: str | None = None,
+              batch: BatchHandler | None = None) -> Callable[[Handler], Handler]:
+    """Register an idempotent durable handler `fn(session, event)` run by the job runner.
+
+    `batch(session, events)`, if given, must do the same as calling `fn` for each event;
+    the runner uses it for events committed together (one set-based pass instead of one
+    query round per event)."""
 
     def deco(fn: Handler) -> Handler:
-        _durable[event_type][name or f"{fn.__module__}.{fn.__qualname__}"] = fn
+        key = name or f"{fn.__module__}.{fn.__qualname__}"
+        _durable[event_type][key] = fn
+        if batch is not None:
+            _batch[key] = batch
         return fn
 
     return deco
+
+
+def batch_handler(name: str) -> BatchHandler | None:
+    """The set-based form of a durable handler, if it has one."""
+    return _batch.get(name)
 
 
 def subscribe_live(event_type: str, fn: LiveHandler) -> None:

@@ -95,3 +95,25 @@ def test_events_of_one_commit_run_as_one_batch_per_handler_and_a_bad_one_is_isol
     finally:
         runtime.rt.run_handler, runtime.rt.run_handler_batch = orig_single, orig_batch
         outbox._durable.pop("test.batch", None)
+
+
+def test_a_set_based_batch_handler_gets_the_whole_batch_in_order(uow):
+    singles: list[int] = []
+    batches: list[list[int]] = []
+
+    @outbox.subscribe("test.many", name="test.many_handler",
+                      batch=lambda s, evs: batches.append([e.payload["n"] for e in evs]))
+    def handler(s, ev):
+        singles.append(ev.payload["n"])
+
+    orig_batch = runtime.rt.run_handler_batch
+    runtime.rt.run_handler_batch = lambda name, ids: runtime._run_handler_batch(name, ids)
+    try:
+        with uow() as s:
+            for n in range(3):
+                outbox.emit(s, "test.many", n=n)
+        assert batches == [[0, 1, 2]] and singles == []
+    finally:
+        runtime.rt.run_handler_batch = orig_batch
+        outbox._durable.pop("test.many", None)
+        outbox._batch.pop("test.many_handler", None)
