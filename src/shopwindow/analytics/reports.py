@@ -21,6 +21,7 @@ from shopwindow.analytics import report_rules as rr
 from shopwindow.analytics.models import Event, Rollup
 from shopwindow.core.clock import as_utc
 from shopwindow.core.errors import NotFound
+from shopwindow.core.ids import id_floor_for_ms
 from shopwindow.partners import queries as partners_q
 from shopwindow.showcase import queries as showcase_q
 from shopwindow.social import queries as social_q
@@ -289,13 +290,14 @@ def top_entities(session: Session, entity_type: str, ids: Iterable[int] | None,
     return [(i, figs[i]) for i in top]
 
 
-def _logged_ids(session: Session, creator_id: int, column: Any, w: rr.Window) -> set[int]:
-    """Ids of the creator's objects that had events in the window (raw log, indexed)."""
-    return {int(i) for i in session.scalars(
-        select(column).distinct().where(Event.creator_id == creator_id,
-                                        Event.occurred_at >= w.start,
-                                        Event.occurred_at < w.end, column.is_not(None)))
-        if i is not None}
+def _post_candidates(session: Session, creator_id: int, w: rr.Window) -> list[int]:
+    """The creator's posts that exist before the window ends.
+
+    Why not the raw log: a DISTINCT over an account's events in the window reads every
+    event (seconds for 10M events); the creator's posts are few and the rollups, keyed by
+    entity first, rank them cheaply. Deleted posts drop out, as their pages are gone."""
+    before = id_floor_for_ms(int(w.end.timestamp() * 1000))
+    return social_q.post_ids_by_author(session, creator_id, before_id=before)
 
 
 TOP_METRICS = ("impressions", "reads", "clicks", "orders", "gmv", "commission")
@@ -305,11 +307,11 @@ def _account_tops(session: Session, scope: Scope, w: rr.Window) -> dict[str, lis
     cid = scope.entity_ids[0]
     own = own_recommendations(session, cid)
     titles = {r: t for r, _p, t in own}
-    rec_ids = set(titles) | _logged_ids(session, cid, Event.recommendation_id, w)
+    rec_ids = set(titles)
     recs = [TopRow("recommendation", i, titles.get(i, f"#{i}"), f"/reports/recommendations/{i}",
                    f) for i, f in top_entities(session, "recommendation", rec_ids, w, "clicks",
                                                TOP_METRICS)]
-    post_ids = _logged_ids(session, cid, Event.post_id, w)
+    post_ids = _post_candidates(session, cid, w)
     posts_found = social_q.posts_by_ids(session, post_ids)
     owned = {i for i, p in posts_found.items() if p.account_id == cid}
     posts = []

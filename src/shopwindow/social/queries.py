@@ -385,6 +385,15 @@ def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
     return {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(wanted)))}
 
 
+def post_ids_by_author(session: Session, account_id: int, before_id: int | None = None
+                       ) -> list[int]:
+    """Ids of an account's posts (older than `before_id` if given): report candidates."""
+    stmt = select(Post.id).where(Post.account_id == account_id)
+    if before_id is not None:
+        stmt = stmt.where(Post.id < before_id)
+    return list(session.scalars(stmt))
+
+
 def followee_ids(session: Session, account_id: int) -> set[int]:
     """Ids of the accounts this account follows."""
     return set(session.scalars(select(Follow.followee_id).where(Follow.follower_id == account_id)))
