@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from shopwindow.analytics import actions, aggregator
+from shopwindow.core.batching import drain
 from shopwindow.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -58,19 +59,7 @@ class EventWriter:
             item = self._q.get()
             if item is None:
                 return
-            batch = [item]
-            size = len(item[0])
-            stop = False
-            while size < MAX_ROWS:
-                try:
-                    nxt = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-                size += len(nxt[0])
+            batch, stop = drain(self._q, item, MAX_ROWS, size=lambda job: len(job[0]))
             self._write(batch)
             if stop:
                 return

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shopwindow.core.batching import drain
 from shopwindow.core.errors import NotFound, RuleViolation
 from shopwindow.db.engine import Database
 from shopwindow.outbox import DomainEvent, subscribe_live
@@ -287,17 +288,7 @@ class ClickWriter:
             item = self._q.get()
             if item is None:
                 return
-            batch = [item]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
+            batch, stop = drain(self._q, item, MAX_BATCH)
             self._write(batch)
             if stop:
                 return

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shopwindow.config import Settings
+from shopwindow.core.batching import drain
 from shopwindow.core.clock import utcnow
 from shopwindow.core.errors import NotFound
 from shopwindow.db.engine import Database
@@ -163,17 +164,7 @@ class PostbackIngester:
             job = self._q.get()
             if job is None:
                 return
-            batch = [job]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
+            batch, stop = drain(self._q, job, MAX_BATCH)
             self._ingest(batch)
             if stop:
                 return
