@@ -17,6 +17,7 @@ from shopwindow.interests.recs_cli import recs_app
 
 if TYPE_CHECKING:
     from shopwindow.config import Settings
+    from shopwindow.db.engine import Database
     from shopwindow.demo.shops import DemoShop
 
 app = typer.Typer(help="shopwindow: interest-driven social commerce platform",
@@ -324,11 +325,32 @@ def _train_demo_labels(s: Settings) -> None:
         return
     db = Database(s.database_url, pool_size=1)
     try:
+        _declare_demo_verticals(db)
         info = labels_train.train_and_apply(db, s.data_dir)
     finally:
         db.dispose()
     console.print(f"[green]ability labels trained[/green]: "
                   f"{info.get('accounts_labelled', 0)} creators labelled")
+
+
+def _declare_demo_verticals(db: Database) -> None:
+    """The demo creators state their verticals, as real creators do when they apply: the
+    label model learns from their posts (a creator with one vertical) and its seeds."""
+    from shopwindow.accounts import queries as accounts_q
+    from shopwindow.core.errors import DomainError
+    from shopwindow.db.uow import unit_of_work
+    from shopwindow.demo import data
+    from shopwindow.interests import actions as interests_actions
+    from shopwindow.interests import labels_actions
+
+    with unit_of_work(db) as session:
+        interests_actions.ensure_default_verticals(session)
+        for c in data.CREATORS:
+            try:
+                account = accounts_q.get_by_username(session, c.username)
+                labels_actions.declare_verticals(session, account.id, c.verticals)
+            except DomainError:
+                continue  # a smaller demo has fewer creators
 
 
 def _start_demo_shops(s: Settings) -> list[DemoShop]:
