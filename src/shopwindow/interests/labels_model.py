@@ -42,7 +42,10 @@ class ModelParams:
     char_min: int = 1
     char_max: int = 3
     char_min_df: int = 1
-    calibration_folds: int = 3
+    # Weight of the NB-SVM part added to the plain SVM (0 = plain SVM only) and its C.
+    nb_weight: float = 1.0
+    nb_c: float = 0.3
+    calibration_folds: int = 2
     # Below this many examples of the rarest label, held-out margins are too few to fit a
     # sigmoid per label (tested: 10 seed phrases per label gave confidences near 1 for
     # everything), so confidences use the fixed sigmoid instead.
@@ -224,17 +227,46 @@ def _platt_fit(scores: np.ndarray, y: np.ndarray, classes: int) -> np.ndarray:
     return platt
 
 
-def _margins(clf: Any, x: sp.csr_matrix, classes: int) -> np.ndarray:
-    d = np.asarray(clf.decision_function(x))
-    # A binary LinearSVC returns one column (the second class's margin).
-    return np.column_stack([-d, d]) if classes == 2 and d.ndim == 1 else d
+def _nb_ratios(x: sp.csr_matrix, y: np.ndarray, classes: int) -> np.ndarray:
+    """Per-class log-count ratios of binarised features, one-vs-rest (NB-SVM, Wang & Manning)."""
+    xb = x.copy()
+    xb.data[:] = 1
+    total = np.asarray(xb.sum(axis=0)).ravel()
+    ratios = np.zeros((classes, x.shape[1]), dtype=np.float32)
+    for k in range(classes):
+        p = np.asarray(xb[y == k].sum(axis=0)).ravel() + 1.0
+        q = total - p + 2.0
+        ratios[k] = np.log((p / p.sum()) / (q / q.sum()))
+    return ratios
+
+
+def _fit_linear(x: sp.csr_matrix, y: np.ndarray, classes: int,
+                params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (classes, features) and intercepts of the SVM plus the weighted NB-SVM part."""
+    from sklearn.svm import LinearSVC
+
+    weight = "balanced" if params.balanced else None
+    clf = LinearSVC(C=params.c, class_weight=weight, random_state=params.seed).fit(x, y)
+    coef = np.asarray(clf.coef_, dtype=np.float32)
+    intercept = np.asarray(clf.intercept_, dtype=np.float64)
+    if classes == 2:
+        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    if params.nb_weight > 0:
+        # The NB-SVM of class k is linear in r_k ⊙ x, so its weights fold into w_k ⊙ r_k and
+        # the sum of both models stays one linear model (same artefact, same inference).
+        ratios = _nb_ratios(x, y, classes)
+        for k in range(classes):
+            nb = LinearSVC(C=params.nb_c, class_weight=weight, random_state=params.seed)
+            nb.fit(x.multiply(ratios[k]).tocsr(), (y == k).astype(int))
+            coef[k] += params.nb_weight * np.asarray(nb.coef_[0], dtype=np.float32) * ratios[k]
+            intercept[k] += params.nb_weight * float(nb.intercept_[0])
+    return coef, intercept
 
 
 def fit(texts: Sequence[str], labels: Sequence[str],
         params: ModelParams | None = None) -> tuple[LabelModel, FitInfo]:
     """Train a model on labelled texts (at least two distinct labels)."""
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.svm import LinearSVC
 
     params = params or ModelParams()
     if len(texts) != len(labels):
@@ -247,10 +279,6 @@ def fit(texts: Sequence[str], labels: Sequence[str],
     wv, cv = _vectorizer(params, "word"), _vectorizer(params, "char")
     x = sp.hstack([wv.fit_transform(texts), cv.fit_transform(texts)]).tocsr()
 
-    def svm() -> Any:
-        return LinearSVC(C=params.c, class_weight="balanced" if params.balanced else None,
-                         random_state=params.seed)
-
     rarest = int(np.bincount(y).min())
     folds = params.calibration_folds if rarest >= params.calibration_min_per_label else 0
     if folds >= 2:
@@ -259,17 +287,14 @@ def fit(texts: Sequence[str], labels: Sequence[str],
         for tr, te in split.split(x, y):
             if len(set(y[tr])) < len(classes):
                 continue
-            oof[te] = _margins(svm().fit(x[tr], y[tr]), x[te], len(classes))
+            w, b = _fit_linear(x[tr], y[tr], len(classes), params)
+            oof[te] = np.asarray(x[te] @ w.T) + b
         platt = _platt_fit(oof, y, len(classes))
     else:
         # Too few examples per label to hold some out: a fixed, moderately sharp sigmoid
         # (margin 0 → 0.5, margin 1 → 0.88).
         platt = np.tile(DEFAULT_SIGMOID, (len(classes), 1))
-    clf = svm().fit(x, y)
-    coef = np.asarray(clf.coef_, dtype=np.float32)
-    intercept = np.asarray(clf.intercept_, dtype=np.float64)
-    if len(classes) == 2:
-        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    coef, intercept = _fit_linear(x, y, len(classes), params)
     model = LabelModel(params, classes, _Vocab(_terms(wv), np.asarray(wv.idf_)),
                        _Vocab(_terms(cv), np.asarray(cv.idf_)), coef, intercept, platt)
     model._vectorizers = (wv, cv)

@@ -98,3 +98,28 @@ def test_macro_f1_matches_a_hand_computation_and_sklearn():
     assert s.macro_f1 == pytest.approx(f1_score(truth, pred, average="macro", zero_division=0))
     assert s.accuracy == pytest.approx(0.5)
     assert s.per_class["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_nb_svm_part_folds_into_the_single_linear_model():
+    """Scores of the saved model = plain SVM margins + NB-SVM margins on r-scaled features."""
+    from sklearn.svm import LinearSVC
+
+    from shopwindow.interests.labels_model import _nb_ratios
+
+    texts, labels = [t for _, t in TRAIN], [lab for lab, _ in TRAIN]
+    params = ModelParams(c=1.0, nb_weight=1.0, calibration_folds=0)
+    combined, _ = fit(texts, labels, params)
+    plain, _ = fit(texts, labels, ModelParams(c=1.0, nb_weight=0.0, calibration_folds=0))
+    x = combined.features(texts)
+    y = np.array([combined.classes.index(lab) for lab in labels])
+    ratios = _nb_ratios(x, y, 3)
+    probe = combined.features([t for _, t in HELD_OUT])
+    expected = plain.scores([t for _, t in HELD_OUT])
+    for k in range(3):
+        nb = LinearSVC(C=params.nb_c, class_weight="balanced", random_state=0)
+        nb.fit(x.multiply(ratios[k]).tocsr(), (y == k).astype(int))
+        expected[:, k] += nb.decision_function(probe.multiply(ratios[k]).tocsr())
+    assert np.allclose(combined.scores([t for _, t in HELD_OUT]), expected, atol=1e-4)
+    assert not np.allclose(combined.scores([t for _, t in HELD_OUT]),
+                           plain.scores([t for _, t in HELD_OUT]), atol=1e-3)
+    assert combined.predict([t for _, t in HELD_OUT]) == [lab for lab, _ in HELD_OUT]
