@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,76 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, write: boo
         cur.close()
 
     if begin_sql:
+        _serialise_writers(engine, _writer_lock(path or durl))
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             conn.exec_driver_sql(begin_sql)
 
     return engine
+
+
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+WRITER_LOCK_TIMEOUT = 30.0  # the same patience as SQLite's busy timeout
+
+
+def _writer_lock(key: str) -> threading.Lock:
+    with _writer_locks_guard:
+        lock = _writer_locks.get(key)
+        if lock is None:
+            lock = _writer_locks[key] = threading.Lock()
+        return lock
+
+
+def _serialise_writers(engine: Engine, lock: threading.Lock) -> None:
+    """Queue this process's SQLite write transactions on one Python lock.
+
+    Why: SQLite has one write lock, and a connection that finds it taken sleeps in the busy
+    handler's back-off steps (up to 100 ms each), so threads of one process taking turns
+    (hand-off writer, job workers, request threads, the analytics fold) mostly waited:
+    single hand-offs took over a second at the 99th percentile. Waiting on a Python lock
+    hands the write lock over the moment it is released. Other processes still meet on
+    SQLite's own lock. A plain Lock (not thread-owned): a session may begin in one
+    threadpool thread and commit in another.
+    """
+    holders: set[int] = set()
+    dialect = engine.dialect
+    orig_commit, orig_rollback = dialect.do_commit, dialect.do_rollback
+
+    @event.listens_for(engine, "begin")
+    def _acquire(conn: Any) -> None:
+        key = id(conn.connection.dbapi_connection)
+        if key in holders:
+            return
+        if not lock.acquire(timeout=WRITER_LOCK_TIMEOUT):
+            raise TimeoutError("database is locked: no write transaction finished in "
+                               f"{WRITER_LOCK_TIMEOUT:.0f} s")
+        holders.add(key)
+
+    def _release(dbapi_conn: Any) -> None:
+        # Called with the pool's proxy (commit) or the raw connection (pool reset).
+        key = id(getattr(dbapi_conn, "dbapi_connection", dbapi_conn))
+        if key in holders:
+            holders.discard(key)
+            lock.release()
+
+    def do_commit(dbapi_conn: Any) -> None:
+        try:
+            orig_commit(dbapi_conn)
+        finally:
+            _release(dbapi_conn)
+
+    def do_rollback(dbapi_conn: Any) -> None:
+        try:
+            orig_rollback(dbapi_conn)
+        finally:
+            _release(dbapi_conn)
+
+    # The dialect is this engine's own instance; wrapping its commit/rollback is the one
+    # place that runs after SQLite released its lock (engine events fire before it).
+    dialect.do_commit = do_commit  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
 
 
 class Database:
