@@ -269,6 +269,9 @@ def test_delete_own_post(client, session):
     sign_up(client, "deleter")
     compose(client, "oops")
     post = _latest_post(session, "deleter")
+    # the author's own post page links to its report
+    assert f'href="/reports/posts/{post.id}"' in client.get(
+        f"/@deleter/{post.id}", headers=HTML).text
     r = post_form(client, f"/posts/{post.id}/delete", {"next": f"/@deleter/{post.id}"})
     assert r.status_code == 303 and r.headers["location"] == "/@deleter"
     session.expire_all()

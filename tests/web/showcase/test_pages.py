@@ -127,8 +127,13 @@ def test_deleting_someone_elses_recommendation(new_client, uow, sim, partner_id,
     bo = new_client()
     sign_in(bo, "bo")
     assert post_form(bo, f"/r/{rid}/delete", csrf_page=f"/r/{rid}").status_code == 403
+    report_link = f'href="/reports/recommendations/{rid}"'
+    assert report_link not in bo.get(f"/r/{rid}", headers=HTML).text
     ada = new_client()
     sign_in(ada, "ada")
+    assert report_link in ada.get(f"/r/{rid}", headers=HTML).text  # only the owner's page
+    assert ada.get(f"/reports/recommendations/{rid}", headers=HTML).status_code == 200
+    assert bo.get(f"/reports/recommendations/{rid}", headers=HTML).status_code == 404
     assert post_form(ada, f"/r/{rid}/delete", csrf_page=f"/r/{rid}").status_code == 303
     assert ada.get(f"/r/{rid}", headers=HTML).status_code == 404
 
