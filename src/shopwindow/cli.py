@@ -284,8 +284,9 @@ def demo(
         console.print("[yellow]this database has accounts that were not made by the demo "
                       "seed; nothing was seeded[/yellow]")
     running: list[DemoShop] = _start_demo_shops(s) if shops else []
-    _train_demo_recs(s)
     _train_demo_labels(s)
+    _seed_demo_activity(s)
+    _train_demo_recs(s)
     try:
         if serve_after:
             serve(host=host, port=port, workers=1, migrate=False, log_level=None)
@@ -331,6 +332,20 @@ def _train_demo_labels(s: Settings) -> None:
         db.dispose()
     console.print(f"[green]ability labels trained[/green]: "
                   f"{info.get('accounts_labelled', 0)} creators labelled")
+
+
+def _seed_demo_activity(s: Settings) -> None:
+    """Two weeks of page views and reads, once, so the demo's reports have data."""
+    from shopwindow.db.engine import Database
+    from shopwindow.demo.activity import seed_activity
+
+    db = Database(s.database_url, pool_size=1)
+    try:
+        n = seed_activity(db)
+    finally:
+        db.dispose()
+    if n:
+        console.print(f"[green]page activity seeded[/green]: {n} views, reads and visits")
 
 
 def _declare_demo_verticals(db: Database) -> None:

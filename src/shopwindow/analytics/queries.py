@@ -71,6 +71,11 @@ def event_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Event)) or 0)
 
 
+def has_events_of_type(session: Session, event_type: str) -> bool:
+    """Whether any raw event of this type is kept."""
+    return session.scalar(select(Event.id).where(Event.type == event_type).limit(1)) is not None
+
+
 def list_product_events(session: Session, types: Iterable[str], since: datetime, *,
                         limit: int = 1_000_000) -> list[tuple[int, int, str, datetime]]:
     """(actor id, product id, type, occurred_at) of every signed-in actor's events of

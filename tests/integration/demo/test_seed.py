@@ -33,6 +33,30 @@ def test_seed_builds_a_lived_in_platform(settings, db, session, uow):
     check_timelines_notifications_and_events(session)
     check_logins(logins, uow)
     check_seeding_twice_does_not_duplicate(logins, settings, session)
+    check_page_activity(db, session)
+
+
+def check_page_activity(db, session):
+    """Two weeks of views and reads, counted in the rollups, added only once."""
+    from shopwindow.analytics.models import Event, Rollup
+    from shopwindow.demo.activity import seed_activity
+
+    n = seed_activity(db)
+    assert n > 0
+    impressions = _count(session, Event, Event.type == "impression")
+    assert impressions > 0
+    # Spread over the past two weeks, not all stamped now.
+    days = session.scalar(select(func.count(func.distinct(func.date(Event.occurred_at))))
+                          .where(Event.type == "impression"))
+    assert days > 3
+    folded = session.scalar(select(func.sum(Rollup.value)).where(
+        Rollup.entity_type == "platform", Rollup.grain == "d", Rollup.dim == "all",
+        Rollup.metric == "impressions"))
+    assert folded == impressions
+    # Views by followers and by passers-by are both there (the follower dimension).
+    assert _count(session, Event, Event.type == "impression", Event.is_follower.is_(True)) > 0
+    assert seed_activity(db) == 0
+    assert _count(session, Event, Event.type == "impression") == impressions
 
 
 def _count(session, model, *where):
