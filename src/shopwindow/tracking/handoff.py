@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -23,7 +22,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shopwindow.core.batching import drain
 from shopwindow.core.errors import NotFound, RuleViolation
 from shopwindow.db.engine import Database
 from shopwindow.outbox import DomainEvent, subscribe_live
@@ -32,12 +30,12 @@ from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
 from shopwindow.showcase import queries as showcase_q
 from shopwindow.tracking import actions
+from shopwindow.tracking.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
 TARGET_TTL = 5.0
 MAX_TARGETS = 50_000
-WRITERS_PG = 3
 MAX_BATCH = 1000
 
 
@@ -204,23 +202,20 @@ def _resolve_all(batch: list[_Item], exc: BaseException | None) -> None:
             pass
 
 
-class ClickWriter:
+class ClickWriter(GroupCommitter[_Item, DomainEvent]):
     """Group commit: one transaction for the clicks of every request waiting right now.
 
-    `submit(row)` returns a Future resolved once the row is committed (or failed). One
-    thread per writer; batches are as large as the queue at that moment (≤ MAX_BATCH), so
-    under low load each click commits alone and under high load a commit serves many.
+    `submit(row)` returns a Future resolved once the row is committed (or failed). Batches
+    are as large as the queue at that moment (≤ MAX_BATCH), so under low load each click
+    commits alone and under high load a commit serves many. Committed events go to the
+    publisher thread: enqueueing jobs must not hold up the next commit.
     """
 
+    name = "click-writer"
+    max_batch = MAX_BATCH
+
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self._q: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        # Committed events wait here for the publisher thread: enqueueing one job per
-        # durable subscriber and event must not hold up the next commit.
-        self._events: queue.SimpleQueue[list[DomainEvent] | None] = queue.SimpleQueue()
-        self._publisher: threading.Thread | None = None
+        super().__init__(db)
         self.batches = 0
         self.rows = 0
 
@@ -237,63 +232,10 @@ class ClickWriter:
         self._put((row, fut))
         return fut
 
-    def _put(self, item: _Item) -> None:
-        if not self._threads:
-            with self._lock:
-                if not self._threads:
-                    self._start()
-        self._q.put(item)
+    def _publish(self, work: list[DomainEvent]) -> None:
+        publish(work)
 
-    def _start(self) -> None:
-        # SQLite has one writer; on PostgreSQL a few transactions in flight at once hide
-        # the commit latency (WAL flush) behind each other.
-        n = 1 if self.db.is_sqlite else WRITERS_PG
-        self._threads = [threading.Thread(target=self._run, name=f"click-writer-{i}",
-                                          daemon=True) for i in range(n)]
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        threads, self._threads = self._threads, []
-        for _ in threads:
-            self._q.put(None)
-        for t in threads:
-            t.join(10)
-        if self._publisher is not None:
-            self._events.put(None)
-            self._publisher.join(10)
-            self._publisher = None
-
-    def _publish_loop(self) -> None:
-        while True:
-            events = self._events.get()
-            if events is None:
-                return
-            while True:  # coalesce whatever else committed meanwhile
-                try:
-                    more = self._events.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._events.put(None)
-                    break
-                events += more
-            try:
-                publish(events)
-            except Exception:
-                log.exception("publishing click events failed (the sweeper will retry)")
-
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            batch, stop = drain(self._q, item, MAX_BATCH)
-            self._write(batch)
-            if stop:
-                return
-
-    def _write(self, batch: list[_Item]) -> None:
+    def _commit(self, batch: list[_Item]) -> None:
         # Core statements on a bare connection: this thread competes with the event loop
         # for the GIL, so it must do as little Python work per batch as possible.
         rows = [row for row, _ in batch]
@@ -310,11 +252,7 @@ class ClickWriter:
         # rows not yet marked dispatched are re-published by the outbox sweeper).
         _resolve_all(batch, None)
         if events:
-            if self._publisher is None:
-                self._publisher = threading.Thread(target=self._publish_loop,
-                                                   name="click-publisher", daemon=True)
-                self._publisher.start()
-            self._events.put(events)
+            self._defer(events)
 
 
 __all__ = ["ClickWriter", "NotFound", "Target", "TargetCache", "check_url", "lookup_cart",

@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
-import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -38,7 +36,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shopwindow.config import Settings
-from shopwindow.core.batching import drain
 from shopwindow.core.clock import utcnow
 from shopwindow.core.errors import NotFound
 from shopwindow.db.engine import Database
@@ -46,11 +43,11 @@ from shopwindow.db.uow import AFTER_COMMIT_KEY
 from shopwindow.outbox import DomainEvent, subscribe_live
 from shopwindow.partners import queries as partners_q
 from shopwindow.tracking import actions, rules
+from shopwindow.tracking.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 PROBLEM = "application/problem+json"
-WRITERS_PG = 3
 MAX_BATCH = 256
 SEEN_MAX = 200_000
 PARTNER_TTL = 5.0
@@ -65,7 +62,7 @@ def _problem(request: Request, status: int, code: str, title: str, detail: str) 
                          "code": code}, status_code=status, media_type=PROBLEM)
 
 
-class PostbackIngester:
+class PostbackIngester(GroupCommitter[_Job, Callable[[], None]]):
     """Group commit for postbacks: one transaction for every event waiting right now.
 
     `submit(item)` returns (future, copy): the future resolves with the item's
@@ -76,14 +73,12 @@ class PostbackIngester:
     database's unique keys, so idempotency also holds across processes.
     """
 
+    name = "postback-ingester"
+    max_batch = MAX_BATCH
+
     def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
+        super().__init__(db)
         self.settings = settings
-        self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._hooks: queue.SimpleQueue[list[Callable[[], None]] | None] = queue.SimpleQueue()
-        self._publisher: threading.Thread | None = None
-        self._lock = threading.Lock()
         self._inflight: dict[_Key, Future[actions.PostbackResult]] = {}
         self._seen: OrderedDict[_Key, None] = OrderedDict()
         self._partners: dict[str, tuple[int, str, float]] = {}
@@ -134,42 +129,10 @@ class PostbackIngester:
                 return fut, True
             fut = Future()
             self._inflight[key] = fut
-            if not self._threads:
-                self._start()
-        self._q.put((item, fut))
+        self._put((item, fut))
         return fut, False
 
-    def _start(self) -> None:
-        # SQLite has one writer; on PostgreSQL a few transactions in flight at once hide
-        # the commit latency (WAL flush) behind each other.
-        n = 1 if self.db.is_sqlite else WRITERS_PG
-        self._threads = [threading.Thread(target=self._run, name=f"postback-ingester-{i}",
-                                          daemon=True) for i in range(n)]
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        threads, self._threads = self._threads, []
-        for _ in threads:
-            self._q.put(None)
-        for t in threads:
-            t.join(10)
-        if self._publisher is not None:
-            self._hooks.put(None)
-            self._publisher.join(10)
-            self._publisher = None
-
-    def _run(self) -> None:
-        while True:
-            job = self._q.get()
-            if job is None:
-                return
-            batch, stop = drain(self._q, job, MAX_BATCH)
-            self._ingest(batch)
-            if stop:
-                return
-
-    def _ingest(self, batch: list[_Job]) -> None:
+    def _commit(self, batch: list[_Job]) -> None:
         session = self.db.sessions()
         try:
             results = actions.ingest_postbacks(
@@ -188,7 +151,7 @@ class PostbackIngester:
                 log.warning("postback batch of %d failed (%s); retrying one by one",
                             len(batch), type(exc).__name__)
                 for job in batch:
-                    self._ingest([job])
+                    self._commit([job])
                 return
             log.exception("postback ingestion failed")
             self._finish(batch, None, exc)
@@ -202,7 +165,7 @@ class PostbackIngester:
         # outbox sweeper re-publishes what a crash leaves undispatched).
         self._finish(batch, results, None)
         if hooks:
-            self._publish(hooks)
+            self._defer(hooks)
 
     def _terms_for(self, session: Session,
                    partner_ids: set[int]) -> dict[int, actions.PartnerTerms]:
@@ -218,24 +181,12 @@ class PostbackIngester:
             out[pid] = hit[0]
         return out
 
-    def _publish(self, hooks: list[Callable[[], None]]) -> None:
-        with self._lock:
-            if self._publisher is None:
-                self._publisher = threading.Thread(target=self._publish_loop,
-                                                   name="postback-publisher", daemon=True)
-                self._publisher.start()
-        self._hooks.put(hooks)
-
-    def _publish_loop(self) -> None:
-        while True:
-            hooks = self._hooks.get()
-            if hooks is None:
-                return
-            for fn in hooks:
-                try:
-                    fn()
-                except Exception:
-                    log.exception("publishing postback events failed (the sweeper retries)")
+    def _publish(self, work: list[Callable[[], None]]) -> None:
+        for fn in work:
+            try:
+                fn()
+            except Exception:
+                log.exception("publishing postback events failed (the sweeper retries)")
 
     def _finish(self, batch: list[_Job], results: list[actions.PostbackResult] | None,
                 exc: BaseException | None) -> None:
