@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -264,21 +263,7 @@ def reverse_commission(
     amount = state.outstanding if amount_minor is None else amount_minor
     if amount_minor is None and amount == 0:
         return None
-    creator, platform = rules.split_reversal(amount, state.outstanding,
-                                             state.platform_outstanding)
-    cur = state.currency
-    postings: list[Posting] = [(rules.partner_receivable(state.partner_id), Money(-amount, cur))]
-    plan: list[tuple[int, Any]] = []
-    if creator and state.creator_id is not None:
-        # Take from pending first, then from available (after settlement).
-        from_pending = min(creator, max(state.creator_pending, 0))
-        plan += [(from_pending, rules.creator_pending(state.creator_id)),
-                 (creator - from_pending, rules.creator_available(state.creator_id))]
-    if platform:
-        from_pending = min(platform, max(state.platform_pending, 0))
-        plan += [(from_pending, rules.platform_revenue_pending()),
-                 (platform - from_pending, rules.platform_revenue())]
-    postings += [(ref, Money(n, cur)) for n, ref in plan if n]
+    postings = _reversal_postings(state, amount)
     ref_type, ref_id = _ref(session, booking_id)
     return post_entry(session, kind="refund_reversal", idempotency_key=key, postings=postings,
                       ref_type=ref_type, ref_id=ref_id, booking_entry_id=booking_id,
@@ -461,6 +446,8 @@ def book_commissions(session: Session, bookings: Sequence[CommissionBooking]) ->
 
 
 def _reversal_postings(state: queries.BookingState, amount: int) -> list[Posting]:
+    """Postings that reverse `amount` of a booking: from the partner's receivable, and from
+    the creator's and platform's shares, pending first, then available (after settlement)."""
     creator, platform = rules.split_reversal(amount, state.outstanding,
                                              state.platform_outstanding)
     cur = state.currency
