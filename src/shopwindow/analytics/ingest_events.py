@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -80,28 +81,37 @@ def _post_created(session: Session, ev: DomainEvent) -> list[EventIn]:
     return []
 
 
-def _click(session: Session, ev: DomainEvent) -> list[EventIn]:
-    p = ev.payload
-    if p.get("flagged_reason"):
-        return []  # bots, link previews and HEAD requests are not clicks
-    device = "unknown"
-    try:
-        device = rules.device_class(tracking_q.get_click(session, int(p["click_id"])).user_agent)
-    except NotFound:
-        pass
-    if device == "bot":
+def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
+    """Click events for hand-off payloads, with set-based lookups: one query for the user
+    agents, one for the follows, one vertical per creator (a batch holds up to 1,000)."""
+    clicks = [p for p in clicks if not p.get("flagged_reason")]  # bots, previews, HEAD
+    if not clicks:
         return []
-    fan = int(p["fan_id"]) if p.get("fan_id") else None
-    creator = int(p["creator_id"]) if p.get("creator_id") else None
-    surface = p.get("surface") if p.get("surface") in rules.SURFACES else "other"
-    return [EventIn(type="click", object_type="recommendation",
-                    object_id=int(p["recommendation_id"]), actor_id=fan, creator_id=creator,
-                    recommendation_id=int(p["recommendation_id"]),
-                    product_id=int(p["product_id"]), partner_id=int(p["partner_id"]),
-                    promotion_id=int(p["promotion_id"]) if p.get("promotion_id") else None,
-                    surface=str(surface), device=device,
-                    vertical=ingest.vertical_for(session, creator),
-                    is_follower=_follows(session, fan, creator))]
+    agents = tracking_q.click_user_agents(session, [int(p["click_id"]) for p in clicks])
+    pairs = {(int(p["fan_id"]), int(p["creator_id"])) for p in clicks
+             if p.get("fan_id") and p.get("creator_id")}
+    follows = social_q.follow_pairs(session, pairs)
+    verticals: dict[int | None, str] = {}
+    out: list[EventIn] = []
+    for p in clicks:
+        cid = int(p["click_id"])
+        device = rules.device_class(agents[cid]) if cid in agents else "unknown"
+        if device == "bot":
+            continue
+        fan = int(p["fan_id"]) if p.get("fan_id") else None
+        creator = int(p["creator_id"]) if p.get("creator_id") else None
+        if creator not in verticals:
+            verticals[creator] = ingest.vertical_for(session, creator)
+        surface = p.get("surface") if p.get("surface") in rules.SURFACES else "other"
+        out.append(EventIn(
+            type="click", object_type="recommendation",
+            object_id=int(p["recommendation_id"]), actor_id=fan, creator_id=creator,
+            recommendation_id=int(p["recommendation_id"]), product_id=int(p["product_id"]),
+            partner_id=int(p["partner_id"]),
+            promotion_id=int(p["promotion_id"]) if p.get("promotion_id") else None,
+            surface=str(surface), device=device, vertical=verticals[creator],
+            is_follower=None if fan is None or creator is None else (fan, creator) in follows))
+    return out
 
 
 def _order_facts(session: Session, order_id: int,
@@ -222,7 +232,10 @@ HANDLERS: dict[str, Builder] = {
         s, "cart_add", int(e.payload["account_id"]), e.payload.get("recommendation_id")),
     "showcase.cart_removed": lambda s, e: _rec_event(
         s, "cart_remove", int(e.payload["account_id"]), e.payload.get("recommendation_id")),
-    "tracking.click_recorded": _click,
+    # One event per committed batch of hand-offs (clicks in payload order)…
+    "tracking.clicks_recorded": lambda s, e: _clicks_of(s, list(e.payload.get("clicks") or [])),
+    # …and one per click, as written before batching (still in outboxes after an upgrade).
+    "tracking.click_recorded": lambda s, e: _clicks_of(s, [e.payload]),
     "tracking.order_recorded": _order,
     "tracking.order_refunded": _refund,
     "tracking.commission_booked": _commission,

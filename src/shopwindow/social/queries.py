@@ -33,6 +33,18 @@ def is_following(session: Session, follower_id: int, followee_id: int) -> bool:
     return session.get(Follow, (follower_id, followee_id)) is not None
 
 
+def follow_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (follower, followee) pairs among `pairs` that are follows, in one query."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    followers = sorted({a for a, _ in wanted})
+    followees = sorted({b for _, b in wanted})
+    rows = session.execute(select(Follow.follower_id, Follow.followee_id).where(
+        Follow.follower_id.in_(followers), Follow.followee_id.in_(followees)))
+    return {(int(a), int(b)) for a, b in rows} & wanted
+
+
 def blocked_either_way(session: Session, a: int, b: int) -> bool:
     return bool(session.scalar(select(exists().where(or_(
         and_(Block.account_id == a, Block.target_id == b),

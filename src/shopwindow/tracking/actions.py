@@ -58,32 +58,43 @@ def click_row(*, items: list[ClickItem], partner_id: int, surface: str, fan_id: 
     }
 
 
-def _click_events(rows: list[dict[str, Any]]) -> list[DomainEvent]:
-    return [DomainEvent(new_id(), "tracking.click_recorded", {
+CLICKS_EVENT = "tracking.clicks_recorded"
+
+
+def _clicks_event(rows: list[dict[str, Any]]) -> DomainEvent:
+    """One outbox event for the clicks committed together.
+
+    Why one event per batch, not per click: at thousands of hand-offs a second the
+    per-click outbox row, publish and job cost more than the click itself (measured: /go
+    at 50 % of /ping's requests per CPU-second with an event per click, 84 % without).
+    Subscribers get the clicks in payload order, so they can key what they derive by
+    (event id, index) and stay idempotent."""
+    return DomainEvent(new_id(), CLICKS_EVENT, {"clicks": [{
         "click_id": r["id"], "partner_id": r["partner_id"], "creator_id": r["creator_id"],
         "recommendation_id": r["recommendation_id"], "product_id": r["product_id"],
         "surface": r["surface"], "promotion_id": r["promotion_id"], "fan_id": r["fan_id"],
-        "flagged_reason": r["flagged_reason"]}) for r in rows]
+        "flagged_reason": r["flagged_reason"]} for r in rows]})
 
 
 def insert_clicks(conn: Connection, rows: list[dict[str, Any]]) -> list[DomainEvent]:
-    """Insert clicks and their click_recorded outbox events on a connection (the hand-off's
-    group commit). Returns the events the caller must publish after commit — none when no
-    durable subscriber wants them: the rows are then stored already marked dispatched."""
+    """Insert clicks and one `tracking.clicks_recorded` outbox event for all of them on a
+    connection (the hand-off's group commit). Returns the events the caller must publish
+    after commit — none when no durable subscriber wants them: the row is then stored
+    already marked dispatched."""
     if not rows:
         return []
     conn.execute(insert(Click), rows)
-    events = _click_events(rows)
+    ev = _clicks_event(rows)
     now = utcnow()
-    wanted = bool(handlers_for("tracking.click_recorded"))
+    wanted = bool(handlers_for(CLICKS_EVENT))
     conn.execute(insert(OutboxEvent), [
-        {"id": e.id, "type": e.type, "payload": e.payload, "created_at": now,
-         "dispatched_at": None if wanted else now} for e in events])
-    return events if wanted else []
+        {"id": ev.id, "type": ev.type, "payload": ev.payload, "created_at": now,
+         "dispatched_at": None if wanted else now}])
+    return [ev] if wanted else []
 
 
 def record_clicks(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert clicks with their click_recorded events in the session's transaction."""
+    """Insert clicks with their clicks_recorded event in the session's transaction."""
     if not rows:
         return
     events = insert_clicks(session.connection(), rows)

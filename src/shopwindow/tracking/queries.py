@@ -27,6 +27,15 @@ def get_click(session: Session, click_id: int) -> Click:
     return c
 
 
+def click_user_agents(session: Session, click_ids: list[int]) -> dict[int, str]:
+    """click id → user agent, for many clicks in one query (missing ids are left out)."""
+    out: dict[int, str] = {}
+    for i in range(0, len(click_ids), 5000):
+        out.update((int(cid), ua or "") for cid, ua in session.execute(
+            select(Click.id, Click.user_agent).where(Click.id.in_(click_ids[i:i + 5000]))))
+    return out
+
+
 def find_order(session: Session, partner_id: int, external_order_id: str) -> Order | None:
     """An order by the partner's order id."""
     return session.scalars(select(Order).where(

@@ -105,3 +105,57 @@ def test_clicks_orders_refunds_and_commission(db: Database, uow: Any) -> None:
         assert total(s, "creator", creator, "refunds") == 2
         assert total(s, "creator", creator, "refunded", currency="CNY") == 8_000
         assert total(s, "creator", creator, "orders", dim="device", dim_value="mobile") == 1
+
+
+def test_a_batch_of_hand_offs_is_one_event_and_counted_once(db: Database, uow: Any) -> None:
+    creator = make_account(uow, "maker", role="creator")
+    follower = make_account(uow, "fan1")
+    passerby = make_account(uow, "fan2")
+    with uow() as s:
+        social.follow(s, follower, creator)
+    rec, product, partner = 502, 602, 702
+    item = tracking.ClickItem("sku-2", rec, creator, product)
+
+    def row(fan: int | None, ua: str, method: str = "GET") -> dict[str, Any]:
+        return tracking.click_row(items=[item], partner_id=partner, surface="home",
+                                  fan_id=fan, promotion_id=None, user_agent=ua,
+                                  ip_hash="h", method=method)
+
+    with uow() as s:  # what the hand-off's group commit writes: five clicks at once
+        tracking.record_clicks(s, [row(follower, PHONE), row(passerby, PHONE), row(None, PHONE),
+                                   row(None, "Googlebot/2.1"), row(follower, PHONE, "HEAD")])
+    with db.read_sessions() as s:
+        outbox = s.scalars(select(OutboxEvent).where(
+            OutboxEvent.type == tracking.CLICKS_EVENT)).all()
+    assert len(outbox) == 1 and len(outbox[0].payload["clicks"]) == 5
+    # Redelivered (a retried job, the sweeper): still counted once.
+    runtime._run_handler(f"analytics.{tracking.CLICKS_EVENT}", outbox[0].id)
+    runtime._run_handler_batch(f"analytics.{tracking.CLICKS_EVENT}", [outbox[0].id])
+    aggregator.drain(db)
+    clicks = _events(db, "click")
+    assert sorted((c.actor_id or 0, c.is_follower) for c in clicks) == sorted(
+        [(follower, True), (passerby, False), (0, None)])
+    with db.read_sessions() as s:
+        total = queries.rollup_total
+        assert total(s, "recommendation", rec, "clicks") == 3
+        assert total(s, "creator", creator, "clicks", dim="follower", dim_value="yes") == 1
+        assert total(s, "creator", creator, "clicks", dim="follower", dim_value="no") == 1
+        assert total(s, "creator", creator, "clicks", dim="device", dim_value="mobile") == 3
+
+
+def test_per_click_events_written_before_batching_still_count(db: Database, uow: Any) -> None:
+    creator = make_account(uow, "maker", role="creator")
+    with uow() as s:
+        click = tracking.record_click(
+            s, items=[tracking.ClickItem("sku-3", 503, creator, 603)], partner_id=703,
+            surface="feed", fan_id=None, promotion_id=None, user_agent=PHONE, ip_hash="z",
+            method="GET")
+    with uow() as s:  # an outbox row of the previous release, still undelivered
+        emit(s, "tracking.click_recorded", click_id=click.id, partner_id=703,
+             creator_id=creator, recommendation_id=503, product_id=603, surface="home",
+             promotion_id=None, fan_id=None, flagged_reason=None)
+    aggregator.drain(db)
+    with db.read_sessions() as s:
+        assert queries.rollup_total(s, "recommendation", 503, "clicks") == 2
+        assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="surface",
+                                    dim_value="home") == 1

@@ -47,8 +47,9 @@ def test_handoff_redirects_only_to_the_partner_with_the_tracking_id(world: World
             None, "GET")
         assert c.user_agent.startswith("Mozilla/5.0") and len(c.ip_hash) == 32
         assert c.items == {world.products[1]["id"]: [world.recs[1], world.creator_id, 1]}
-    ev = _events(world, "tracking.click_recorded")
-    assert ev[-1]["click_id"] == c.id and ev[-1]["surface"] == "middle_page"
+    ev = _events(world, "tracking.clicks_recorded")
+    assert ev[-1]["clicks"][-1]["click_id"] == c.id
+    assert ev[-1]["clicks"][-1]["surface"] == "middle_page"
     # Every click gets its own unguessable token.
     assert world.click() != world.click()
     # Unknown recommendation: a page, no redirect.
