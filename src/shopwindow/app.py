@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from shopwindow import __version__
 from shopwindow.analytics import beacon
 from shopwindow.config import Settings, get_settings
+from shopwindow.core import gc_tuning
 from shopwindow.db.engine import Database
 from shopwindow.jobs import runtime as jobs
 from shopwindow.media.storage import FileStorage, configure_storage
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if settings.jobs_mode == "thread":
             jobs.start_embedded()
         beacon.start(app)
+        gc_tuning.tune_after_startup()
         try:
             yield
         finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +66,15 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, write: boo
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if path and begin_sql:
+            # Checkpoints run on the background checkpointer; this is only a safety net.
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     if begin_sql:
         _serialise_writers(engine, _writer_lock(path or durl))
+        if path:
+            checkpointer.add(path)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -138,6 +146,79 @@ def _serialise_writers(engine: Engine, lock: threading.Lock) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
 
 
+log = logging.getLogger(__name__)
+AUTOCHECKPOINT_PAGES = 10_000  # ≈ 40 MB of WAL: only reached if the checkpointer stalls
+CHECKPOINT_INTERVAL = 0.5
+
+
+class Checkpointer:
+    """One daemon thread per process that checkpoints the WAL of each SQLite file in use.
+
+    Why: SQLite checkpoints in the connection whose commit crossed the WAL threshold
+    (1,000 pages by default), so every few hundred hand-offs one commit also copied the
+    WAL into the database while its requests — and every request queued behind the
+    write lock — waited: the hand-off's p99. A PASSIVE checkpoint needs no write lock,
+    so here it runs beside the writers; `wal_autocheckpoint` stays as a safety net.
+    """
+
+    def __init__(self, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.interval = interval
+        self._paths: dict[str, int] = {}
+        self._conns: dict[str, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.last: dict[str, tuple[int, int, int]] = {}  # path → (busy, log, checkpointed)
+
+    def add(self, path: str) -> None:
+        with self._lock:
+            self._paths[path] = self._paths.get(path, 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            n = self._paths.get(path, 0) - 1
+            if n > 0:
+                self._paths[path] = n
+                return
+            self._paths.pop(path, None)
+            self.last.pop(path, None)
+            conn = self._conns.pop(path, None)
+        if conn is not None:
+            conn.close()
+
+    def checkpoint(self, path: str) -> tuple[int, int, int] | None:
+        """One PASSIVE checkpoint of `path`: (busy, WAL frames, frames checkpointed)."""
+        with self._lock:
+            if path not in self._paths:
+                return None
+            conn = self._conns.get(path)
+            if conn is None:
+                # mode=rw: never create a file that a test has already deleted.
+                conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0,
+                                       check_same_thread=False)
+                self._conns[path] = conn
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.last[path] = (int(row[0]), int(row[1]), int(row[2]))
+            return self.last[path]
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                paths = list(self._paths)
+            for path in paths:
+                try:
+                    self.checkpoint(path)
+                except sqlite3.Error as exc:  # busy, or the file is gone: try again later
+                    log.debug("checkpoint of %s skipped: %s", path, exc)
+
+
+checkpointer = Checkpointer()
+
+
 class Database:
     """Engines and session factories: `sessions` for writes, `read_sessions` for reads."""
 
@@ -158,6 +239,10 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def dispose(self) -> None:
+        path = _sqlite_path(driver_url(self.url)) if self.is_sqlite else None
+        if path and not getattr(self, "_disposed", False):
+            self._disposed = True
+            checkpointer.remove(path)
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

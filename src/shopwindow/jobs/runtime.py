@@ -18,6 +18,7 @@ from huey.consumer import Consumer
 from sqlalchemy import delete, select, update
 
 from shopwindow.config import Settings
+from shopwindow.core import gc_tuning
 from shopwindow.core.clock import utcnow
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
@@ -224,6 +225,7 @@ def stop_embedded() -> None:
 def run_worker(workers: int = 2) -> None:
     """`shopwindow worker`: a blocking consumer process."""
     assert rt.huey is not None
+    gc_tuning.tune_after_startup()
     Consumer(rt.huey, workers=workers, worker_type="thread", periodic=True,
              initial_delay=0.05, backoff=1.2, max_delay=1.0).run()
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.clock import as_utc, utcnow
 from shopwindow.core.ids import new_id
+from shopwindow.db.bulk import insert_many
 from shopwindow.db.uow import after_commit
 from shopwindow.db.upsert import insert_ignore_returning
 from shopwindow.ledger import actions as ledger
@@ -59,6 +60,8 @@ def click_row(*, items: list[ClickItem], partner_id: int, surface: str, fan_id: 
 
 
 CLICKS_EVENT = "tracking.clicks_recorded"
+CLICK_TABLE: Table = Click.__table__  # type: ignore[assignment]
+OUTBOX_TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
 def _clicks_event(rows: list[dict[str, Any]]) -> DomainEvent:
@@ -83,11 +86,11 @@ def insert_clicks(conn: Connection, rows: list[dict[str, Any]]) -> list[DomainEv
     already marked dispatched."""
     if not rows:
         return []
-    conn.execute(insert(Click), rows)
+    insert_many(conn, CLICK_TABLE, rows)
     ev = _clicks_event(rows)
     now = utcnow()
     wanted = bool(handlers_for(CLICKS_EVENT))
-    conn.execute(insert(OutboxEvent), [
+    insert_many(conn, OUTBOX_TABLE, [
         {"id": ev.id, "type": ev.type, "payload": ev.payload, "created_at": now,
          "dispatched_at": None if wanted else now}])
     return [ev] if wanted else []

@@ -1,0 +1,38 @@
+"""insert_many stores rows exactly as the ORM would read them back (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from shopwindow.db.bulk import insert_many, sqlite_datetime
+from shopwindow.db.engine import Database
+from shopwindow.outbox.events import OutboxEvent
+
+
+def test_rows_round_trip_through_the_orm(db: Database) -> None:
+    at = datetime(2026, 12, 6, 5, 30, 0, tzinfo=UTC)
+    local = datetime(2026, 12, 6, 13, 30, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+    rows = [
+        {"id": 11, "type": "t.a", "payload": {"clicks": [{"id": 1, "s": "中文"}]},
+         "created_at": at, "dispatched_at": None},
+        {"id": 12, "type": "t.b", "payload": {}, "created_at": local, "dispatched_at": at},
+    ]
+    with db.engine.begin() as conn:
+        insert_many(conn, OutboxEvent.__table__, rows)  # type: ignore[arg-type]
+    with db.read_sessions() as s:
+        a, b = s.get(OutboxEvent, 11), s.get(OutboxEvent, 12)
+        assert a is not None and b is not None
+        assert a.payload == {"clicks": [{"id": 1, "s": "中文"}]} and a.dispatched_at is None
+        assert a.created_at == at
+        assert b.created_at == local and b.created_at.tzinfo is not None
+        assert b.dispatched_at == at
+        # Ordered comparisons in SQL see the same instants as the ORM's own writes.
+        newer = s.query(OutboxEvent).filter(OutboxEvent.created_at > at).all()
+        assert [e.id for e in newer] == [12]
+
+
+def test_sqlite_text_form() -> None:
+    assert sqlite_datetime(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == \
+        "2026-01-02 03:04:05.000000"
+    assert sqlite_datetime(datetime(2026, 1, 2, 11, 4, 5, 7, tzinfo=timezone(
+        timedelta(hours=8)))) == "2026-01-02 03:04:05.000007"
