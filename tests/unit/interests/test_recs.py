@@ -190,6 +190,41 @@ def test_als_folds_in_own_row_unless_the_user_has_no_items(
     assert not np.allclose(with_als, without_als)
 
 
+def test_low_pass_filter_ranks_co_occurring_items_above_unrelated_ones() -> None:
+    from shopwindow.interests.recs.model import _low_pass_factors
+
+    # users 0-9 use items 0-2 (item 2 by only half of them), users 10-19 use items 3-5
+    rows = [(u, i) for u in range(10) for i in (0, 1)] + [(u, 2) for u in range(5)]
+    rows += [(u, i) for u in range(10, 20) for i in (3, 4, 5)]
+    r, c = np.asarray(rows).T
+    X = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(20, 6))
+    V = _low_pass_factors(X, 2, seed=0)
+    assert V.shape == (6, 2)
+    d = np.asarray(X.sum(axis=0)).ravel()
+    x = np.zeros(6, np.float32)
+    x[0] = 1.0                                     # a user who has only item 0
+    scores = (x / np.sqrt(d)) @ V @ (V.T * np.sqrt(d))
+    assert min(scores[1], scores[2]) > max(scores[3:])
+    assert scores[1] > scores[2]                   # more co-occurrence, higher score
+    np.testing.assert_array_equal(_low_pass_factors(X, 2, seed=0), V)   # seeded
+    # never more singular vectors than the matrix has
+    assert _low_pass_factors(X, 50, seed=0).shape == (6, 5)
+
+
+def test_graph_filter_member_is_blended_and_can_be_switched_off(data) -> None:
+    R, S = data
+    m = SocialRecommender(l2=5.0, min_item_count=1, gf_factors=8, gf_weight=0.5).fit(R, S)
+    users = np.array([3, 27])
+    with_gf = m.score(users)
+    m.params["gf_weight"] = 0.0
+    assert not np.allclose(m.score(users), with_gf)
+    # not fitted when switched off, nor on the factor fallback (no dense core)
+    off = SocialRecommender(l2=5.0, min_item_count=1, gf_factors=0).fit(R, S)
+    fallback = SocialRecommender(min_item_count=1, max_dense_items=5, factors=8).fit(R, S)
+    assert off._V is None and fallback._V is None
+    assert m._V is not None and m._V.shape == (N_ITEMS, 8)
+
+
 def test_score_batches_match_single_user_scores(model) -> None:
     users = np.array([0, 9, 21])
     batch = model.score(users)
@@ -205,6 +240,7 @@ def test_save_load_round_trip(model, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.score(users), model.score(users), rtol=1e-6)
     assert loaded.params == model.params
     assert loaded.backend == model.backend
+    assert (loaded._V is None) == (model._V is None)     # the graph filter travels too
     assert list(loaded.recommend(4, 7)[0]) == list(model.recommend(4, 7)[0])
     with pytest.raises(ValueError):
         LinkPredictor.load(path)

@@ -22,13 +22,16 @@ from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
 
-ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "dropout": [0.0, 0.25],
-                                       "factors": [32]}
+# Earlier rounds settled dropout 0.25, 32 ALS factors and als_social 0 (see
+# docs/recommendations.md); the grid keeps them fixed to leave room for the graph filter.
+ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "dropout": [0.25],
+                                       "factors": [32], "gf_factors": [64, 128]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
-    "alpha": [0.1, 0.2, 0.3],
+    "alpha": [0.2, 0.3],
     "beta": [0.3, 0.35],
-    "als_weight": [0.5, 0.8],
-    "als_social": [0.0, 0.1],
+    "als_weight": [0.5, 0.8, 1.0],
+    "als_social": [0.0],
+    "gf_weight": [0.0, 0.3, 0.5, 0.7],
 }
 ALS_GRID: dict[str, list[Any]] = {"factors": [64, 128], "regularization": [0.05, 0.5],
                                   "alpha": [10.0, 20.0]}
@@ -58,7 +61,8 @@ def tune_items(R: sp.csr_matrix, S: sp.csr_matrix | None, *, seed: int = 0,
     done = 0
     best: tuple[tuple[float, float], dict[str, Any]] = ((-1.0, -1.0), {})
     for fit_params in fits:
-        model = SocialRecommender(**fit_params, als_weight=1.0).fit(train, S)
+        # non-zero weights at fit time, so that every member is fitted
+        model = SocialRecommender(**fit_params, als_weight=1.0, gf_weight=1.0).fit(train, S)
         for score_params in scores:
             model.params.update(score_params)
             key = _key(evaluate(model, train, val, (20,)))
