@@ -32,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,16 +124,16 @@ def seed_posts(url: str) -> dict[int, list[int]]:
 
 
 def ingest(target: Target, seconds: int, connections: int, batch: int,
-           tmp: Path) -> dict[str, Any]:
+           tmp: Path, workers: int = 1) -> dict[str, Any]:
     posts = seed_posts(target.url)
     known = next(iter(posts))
     all_posts = [(c, p) for c, ps in posts.items() for p in ps]
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": target.url,
            "SHOPWINDOW_DATA_DIR": str(tmp / "data"), "SHOPWINDOW_JOBS_MODE": "immediate",
            "SHOPWINDOW_SECRET_KEY": "bench", "SHOPWINDOW_ENVIRONMENT": "production"}
-    acks: list[tuple[float, int]] = []
+    acks: list[tuple[float, float]] = []
     lock = threading.Lock()
-    state = {"cum": 0, "events": 0, "requests": 0, "dups": 0, "errors": 0, "n": 0}
+    state: dict[str, float] = {"cum": 0, "events": 0, "requests": 0, "dups": 0, "errors": 0, "n": 0}
     fresh: list[float] = []
     done = threading.Event()
 
@@ -196,33 +198,116 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
                     state["cum"] += mine
                     acks.append((t, state["cum"]))
 
-    with running_app(_free_port(), env, tmp / "server.log") as base:
+    app: Any = running_app(_free_port(), env, tmp / "server.log") if workers == 1 else \
+        _running_workers(_free_port(), env, tmp / "server.log", workers)
+    with app as base:
         load_before = _load()
-        server_pid = _server_pid(base)
-        cpu0 = _cpu_seconds(server_pid)
+        server_pids = _server_pids(base)
+        cpu0 = sum(map(_cpu_seconds, server_pids))
+        db_cpu0 = _postgres_cpu()
         th = threading.Thread(target=reader, daemon=True)
         state["deadline"] = float("inf")
         th.start()
         t0 = time.time()
+        client_cpu0 = sum(os.times()[:2])
 
         async def run() -> None:
             await asyncio.gather(*(client(base, t0 + seconds) for _ in range(connections)))
 
         asyncio.run(run())
         elapsed = time.time() - t0
+        client_cpu = sum(os.times()[:2]) - client_cpu0
         state["deadline"] = time.time() + 15
         done.set()
         th.join(20)
-        cpu = _cpu_seconds(server_pid) - cpu0  # includes folding what was still pending
+        # Includes folding what was still pending.
+        cpu = sum(map(_cpu_seconds, server_pids)) - cpu0
+        db_cpu1 = _postgres_cpu()
+        # Backends that ended during the run are missed; new ones count from zero.
+        db_cpu = sum(v - db_cpu0.get(k, 0.0) for k, v in db_cpu1.items())
         load_after = _load()
     return {"backend": target.backend, "connections": connections, "batch": batch,
+            "workers": workers,
             "seconds": elapsed, "events": state["events"], "requests": state["requests"],
             "dups": state["dups"], "errors": state["errors"],
             "eps": state["events"] / elapsed, "rps": state["requests"] / elapsed,
             "p50": _pct(fresh, 50) * 1000, "p99": _pct(fresh, 99) * 1000,
             "max": max(fresh) * 1000 if fresh else float("nan"),
             "unseen": len(acks) - len(fresh), "load": f"{load_before} → {load_after}",
-            "cpu_us": cpu / max(1, state["events"]) * 1e6}
+            "cpu_us": cpu / max(1, state["events"]) * 1e6,
+            "client_cpu_us": client_cpu / max(1, state["events"]) * 1e6,
+            "db_cpu_us": db_cpu / max(1, state["events"]) * 1e6 if target.pg else None}
+
+
+@contextmanager
+def _running_workers(port: int, env: dict[str, str], log_path: Path,
+                     workers: int) -> Iterator[str]:
+    """Like appserver.running_app, with `uvicorn --workers N` (the production shape on
+    PostgreSQL: each worker has its own event writer and aggregator thread)."""
+    import subprocess
+
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                                 "shopwindow.app:create_app", "--port", str(port),
+                                 "--workers", str(workers), "--log-level", "warning",
+                                 "--no-access-log"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=HERE.parent)
+        try:
+            deadline = time.monotonic() + 60
+            while len(_children(proc.pid)) < workers or not _answers(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start; see {log_path}")
+                time.sleep(0.2)
+            time.sleep(1.0)  # every worker through its lifespan start-up
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(base + "/ping").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def _server_pids(base: str) -> list[int]:
+    """The uvicorn process listening on the base URL's port and, with --workers, its
+    worker processes (uvicorn's multiprocessing helpers included: they use next to no
+    CPU)."""
+    pid = _server_pid(base)
+    ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    if _is_uvicorn(ppid):
+        pid = ppid  # a worker was found: count the master and all its children
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(_children(p))
+    return seen
+
+
+def _is_uvicorn(pid: int) -> bool:
+    try:
+        return b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _server_pid(base: str) -> int:
@@ -244,6 +329,20 @@ def _server_pid(base: str) -> int:
         except OSError:
             continue
     raise RuntimeError("server process not found")
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every local `postgres` process (the database server's share, when
+    it runs on this machine)."""
+    out: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if Path(f"/proc/{d}/comm").read_text().strip() == "postgres":
+                    out[int(d)] = _cpu_seconds(int(d))
+            except OSError:
+                continue
+    return out
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -358,9 +457,9 @@ def seed_report(target: Target, n_events: int) -> tuple[int, int, int]:
         import sqlite3
 
         path = target.url.split("///", 1)[1]
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=OFF")
+        lite: Any = sqlite3.connect(path)
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=OFF")
         fmt = "%Y-%m-%d %H:%M:%S.%f"
         it = rows()
         while True:
@@ -371,16 +470,16 @@ def seed_report(target: Target, n_events: int) -> tuple[int, int, int]:
                     break
             if not chunk:
                 break
-            conn.executemany(f"INSERT INTO analytics_event ({', '.join(cols)}) VALUES "
+            lite.executemany(f"INSERT INTO analytics_event ({', '.join(cols)}) VALUES "
                              f"({', '.join('?' * len(cols))})", chunk)
-            conn.commit()
-        conn.executemany("INSERT INTO analytics_rollup (entity_type, entity_id, grain, bucket, "
+            lite.commit()
+        lite.executemany("INSERT INTO analytics_rollup (entity_type, entity_id, grain, bucket, "
                          "metric, dim, dim_value, currency, value) VALUES (?,?,?,?,?,?,?,?,?)",
                          [(*k[:3], k[3].strftime(fmt), *k[4:], v)
                           for k, v in rollup.items()])
-        conn.commit()
-        conn.execute("ANALYZE")
-        conn.close()
+        lite.commit()
+        lite.execute("ANALYZE")
+        lite.close()
     print(f"  seeded {raw_rows:,} raw events and {len(rollup):,} rollup rows in "
           f"{time.time() - t0:.0f} s ({target.backend})", flush=True)
     return cid, raw_rows, len(rollup)
@@ -446,6 +545,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes (PostgreSQL; SQLite has one writer)")
     ap.add_argument("--pg", default=None, help="PostgreSQL server URL (a database is created)")
     ap.add_argument("--report-events", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=100, help="timed series queries")
@@ -461,19 +562,23 @@ def main() -> None:
         if not args.skip_ingest:
             t = Target(args.pg, tmp, "ingest")
             try:
-                r = ingest(t, args.seconds, args.connections, args.batch, tmp)
+                r = ingest(t, args.seconds, args.connections, args.batch, tmp, args.workers)
             finally:
                 t.drop()
-            print("\n| backend | connections × batch | events/s | requests/s | server CPU "
-                  "per event | freshness p50 | p99 | max | not visible | errors "
+            print("\n| backend | workers | connections × batch | events/s | requests/s "
+                  "| server CPU per event | freshness p50 | p99 | max | not visible | errors "
                   "| load avg (1/5/15) |")
-            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-            print(f"| {r['backend']} | {r['connections']} × {r['batch']} | {r['eps']:,.0f} | "
-                  f"{r['rps']:,.0f} | {r['cpu_us']:.0f} µs | {r['p50']:.0f} ms | "
-                  f"{r['p99']:.0f} ms | {r['max']:.0f} ms | {r['unseen']} | {r['errors']} "
-                  f"| {r['load']} |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            print(f"| {r['backend']} | {r['workers']} | {r['connections']} × {r['batch']} "
+                  f"| {r['eps']:,.0f} | {r['rps']:,.0f} | {r['cpu_us']:.0f} µs "
+                  f"| {r['p50']:.0f} ms | {r['p99']:.0f} ms | {r['max']:.0f} ms "
+                  f"| {r['unseen']} | {r['errors']} | {r['load']} |")
             print(f"({r['events']:,} events accepted in {r['seconds']:.1f} s, "
-                  f"{r['dups']} duplicates)", flush=True)
+                  f"{r['dups']} duplicates; the clients used {r['client_cpu_us']:.0f} µs "
+                  "of CPU per event)", flush=True)
+            if r["db_cpu_us"] is not None:
+                print(f"(local PostgreSQL processes: {r['db_cpu_us']:.0f} µs of CPU per "
+                      "event)", flush=True)
         if not args.skip_report:
             t = Target(args.pg, tmp, "report")
             try:

@@ -7,8 +7,13 @@ even if the process dies mid-batch. On PostgreSQL a transaction-scoped advisory 
 one process fold at a time (several web processes may each run an aggregator thread); on
 SQLite the write lock (BEGIN IMMEDIATE) does the same.
 
-`Aggregator` runs folds on a thread: woken at once by in-process writers, and polling
-every `idle` seconds for events committed by other processes.
+`Aggregator` runs folds on a thread. The beacon's writer hands it the rows it has just
+committed (`handoff`), so the usual fold reads nothing back: it deletes those rows' pending
+entries (`DELETE … RETURNING`) and counts only the rows whose entry it removed, so a fold
+of the same events from the database (another process, `drain`, `rebuild`) can never
+double count them. Events of other processes, domain events and anything left after a
+restart are folded from the database (`SELECT … JOIN analytics_pending`), when nothing is
+waiting in memory and, under load, for pending rows older than `STALE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy import Connection, Table, delete, func, select, text
 from shopwindow.analytics import actions, live, rules
 from shopwindow.analytics.actions import db_time
 from shopwindow.analytics.models import Event, Pending, Rollup, State
+from shopwindow.core.ids import id_floor_for_ms
 from shopwindow.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -39,15 +45,36 @@ KEY_COLS = ("grain", "bucket", "entity_type", "entity_id", "metric", "dim", "dim
 FOLD_COLS = ("id", "occurred_at", "type", "post_id", "recommendation_id", "product_id",
              "creator_id", "partner_id", "promotion_id", "surface", "is_follower", "vertical",
              "region", "device", "lang", "value", "currency")
+_ROLLUP_TYPES = actions.copy_types(ROLLUP, (*KEY_COLS, "value"))
 # "sw" "an": the advisory lock of the aggregator and rebuild on PostgreSQL.
 LOCK_KEY = 0x7377_616E
 BATCH = 20_000
+# Rows waiting in memory beyond this are dropped from memory (they stay pending in the
+# database and are folded from there): a stalled aggregator must not grow without bound.
+MEMORY_CAP = 200_000
+# Under load the database fold looks only at pending events minted this long ago: younger
+# ones are normally in this process's memory queue and folded from there.
+STALE_SECONDS = 1.0
 
 _wake = threading.Event()
+_receivers: dict[str, Aggregator] = {}
+_receivers_lock = threading.Lock()
 
 
 def wake() -> None:
     """Ask the in-process aggregator to fold now (called after events commit)."""
+    _wake.set()
+
+
+def handoff(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Give the in-process aggregator of `db` event rows that have just committed (with
+    their pending rows), so it can fold them without reading them back; then wake it.
+
+    Without a running aggregator the rows are simply left to a fold from the database.
+    """
+    agg = _receivers.get(db.url)
+    if agg is not None and rows:
+        agg.offer(rows)
     _wake.set()
 
 
@@ -57,8 +84,13 @@ def _lock(conn: Connection, *, wait: bool) -> bool:
     if wait:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         return True
-    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                             {"k": LOCK_KEY}).scalar())
+    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar():
+        return False
+    # A fold need not wait for its WAL flush: if a crash loses the commit, it loses the
+    # rollup increments and the pending deletions together, and the events are folded
+    # again (exactly once still holds; only acknowledged *events* must be durable).
+    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    return True
 
 
 _UPSERT = ("INSERT INTO analytics_rollup (grain, bucket, entity_type, entity_id, metric, dim, "
@@ -80,12 +112,13 @@ def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
         return
     lite = conn.dialect.name == "sqlite"
     sql = _UPSERT.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
-    # Sorted: concurrent upserters take row locks in one order and cannot deadlock.
-    # Driver-level executemany with pre-converted buckets: SQLAlchemy's per-row bind
+    # Unsorted: every rollup writer (folds, rebuild) holds the aggregation lock (PostgreSQL)
+    # or SQLite's one write lock, so no two upserters can take row locks in different
+    # orders. Driver-level executemany with pre-converted buckets: SQLAlchemy's per-row bind
     # processing cost more than the upserts themselves.
     buckets: dict[datetime, Any] = {}  # a batch spans few buckets: format each once
     params = []
-    for k, v in sorted(deltas.items()):
+    for k, v in deltas.items():
         if v:
             b = buckets.get(k[1])
             if b is None:
@@ -96,7 +129,7 @@ def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
             conn.exec_driver_sql(sql, params[i:i + 5000])
         return
     actions.copy_rows(conn, "analytics_rollup_in", "analytics_rollup", (*KEY_COLS, "value"),
-                      params)
+                      params, _ROLLUP_TYPES)
     conn.exec_driver_sql(_UPSERT_PG)
     conn.exec_driver_sql("TRUNCATE analytics_rollup_in")
 
@@ -106,32 +139,78 @@ def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]
     return {(k[2], k[3]) for k in deltas}
 
 
-def fold_once(db: Database, limit: int = BATCH) -> int | None:
-    """Fold up to `limit` pending events in one transaction; their count, or None when
-    another process holds the aggregation lock."""
+def fold_once(db: Database, limit: int = BATCH, *, before_id: int | None = None) -> int | None:
+    """Fold up to `limit` pending events read from the database, in one transaction; their
+    count, or None when another process holds the aggregation lock. `before_id`: only
+    events with smaller ids (minted earlier)."""
+    n, _ = _fold_from_db(db, limit, before_id)
+    return n
+
+
+def _fold_from_db(db: Database, limit: int, before_id: int | None
+                  ) -> tuple[int | None, list[int]]:
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
-            return None
-        rows = conn.execute(
-            select(*[EVENT.c[c] for c in FOLD_COLS])
-            .join(PENDING, PENDING.c.event_id == EVENT.c.id)
-            .order_by(PENDING.c.event_id).limit(limit)).mappings().all()
+            return None, []
+        q = (select(*[EVENT.c[c] for c in FOLD_COLS])
+             .join(PENDING, PENDING.c.event_id == EVENT.c.id))
+        if before_id is not None:
+            q = q.where(PENDING.c.event_id < before_id)
+        rows = conn.execute(q.order_by(PENDING.c.event_id).limit(limit)).mappings().all()
         if not rows:
-            return 0
+            return 0, []
         deltas = rules.fold(rows)  # type: ignore[arg-type]
         _upsert(conn, deltas)
         ids = [r["id"] for r in rows]
-        if conn.dialect.name == "sqlite":
+        if conn.dialect.name == "sqlite" and before_id is None:
             # This transaction has held SQLite's write lock since BEGIN IMMEDIATE: no
             # pending row can have appeared below the last one read.
             conn.execute(delete(PENDING).where(PENDING.c.event_id <= ids[-1]))
         else:
-            # PostgreSQL (READ COMMITTED) may have committed smaller ids since the SELECT:
-            # delete exactly the rows folded, as one array parameter.
-            conn.exec_driver_sql("DELETE FROM analytics_pending WHERE event_id = ANY(%s)",
-                                 (ids,))
+            _delete_pending(conn, ids)
     live.notify(changed_entities(deltas))
-    return len(rows)
+    return len(rows), ids
+
+
+def _delete_pending(conn: Connection, ids: list[int]) -> set[int]:
+    """Delete the pending rows of `ids`; the ids whose row this transaction deleted (the
+    others were folded by someone else already)."""
+    if conn.dialect.name == "sqlite":
+        gone: set[int] = set()
+        for i in range(0, len(ids), 5000):
+            part = ids[i:i + 5000]
+            gone.update(r[0] for r in conn.exec_driver_sql(
+                "DELETE FROM analytics_pending WHERE event_id IN "
+                f"({', '.join('?' * len(part))}) RETURNING event_id", tuple(part)))
+        return gone
+    # PostgreSQL (READ COMMITTED): exactly these rows, as one array parameter; a row
+    # deleted by a concurrent transaction is not returned.
+    return {r[0] for r in conn.exec_driver_sql(
+        "DELETE FROM analytics_pending WHERE event_id = ANY(%s) RETURNING event_id",
+        (ids,))}
+
+
+def fold_rows(db: Database, rows: list[dict[str, Any]]) -> int | None:
+    """Fold event rows this process has just committed, without reading them back.
+
+    Only rows whose pending entry this transaction deletes are counted, so rows already
+    folded from the database are skipped. The increments are computed before the write
+    lock is taken (on SQLite the writer waits for that lock). Returns how many rows were
+    counted, or None when another process holds the aggregation lock (nothing done).
+    """
+    if not rows:
+        return 0
+    deltas = rules.fold(rows)
+    with actions.write_lock(db), db.engine.begin() as conn:
+        if not _lock(conn, wait=False):
+            return None
+        gone = _delete_pending(conn, [r["id"] for r in rows])
+        if len(gone) != len(rows):
+            deltas = rules.fold([r for r in rows if r["id"] in gone])
+        _upsert(conn, deltas)
+    if deltas:
+        live.notify(changed_entities(deltas))
+    return len(gone)
 
 
 def drain(db: Database, limit: int = BATCH, timeout: float = 30.0) -> int:
@@ -168,31 +247,90 @@ class Aggregator:
         self.interval = interval
         self.folded = 0
         self.batches = 0
+        self.dropped = 0
+        self._mem: list[dict[str, Any]] = []
+        self._mem_lock = threading.Lock()
+        self._db_folded = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def offer(self, rows: list[dict[str, Any]]) -> None:
+        """Queue committed rows for the next fold (`handoff`)."""
+        with self._mem_lock:
+            if len(self._mem) + len(rows) > MEMORY_CAP:
+                # Falling behind: forget them here; they are folded from the database.
+                self.dropped += len(self._mem) + len(rows)
+                self._mem = []
+                return
+            self._mem.extend(rows)
+
     def start(self) -> None:
-        """Start the thread (idempotent)."""
+        """Start the thread (idempotent) and receive this process's committed rows."""
         if self._thread is None:
             self._stop.clear()
+            with _receivers_lock:
+                _receivers[self.db.url] = self
             self._thread = threading.Thread(target=self._run, name="analytics-aggregator",
                                             daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the current batch."""
+        """Stop after the current batch (rows still in memory stay pending in the
+        database)."""
+        with _receivers_lock:
+            if _receivers.get(self.db.url) is self:
+                del _receivers[self.db.url]
         self._stop.set()
         _wake.set()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
 
+    def _take(self) -> list[dict[str, Any]]:
+        with self._mem_lock:
+            rows = self._mem[:self.batch]
+            del self._mem[:self.batch]
+        return rows
+
+    def _put_back(self, rows: list[dict[str, Any]]) -> None:
+        with self._mem_lock:
+            self._mem[:0] = rows
+
+    def fold_round(self) -> int | None:
+        """One round: the rows waiting in memory, then the database — all of it when
+        nothing was waiting in memory, else only pending events older than
+        STALE_SECONDS (at most once per STALE_SECONDS). How many events were counted, or
+        None when another process held the lock."""
+        rows = self._take()
+        n: int | None = 0
+        if rows:
+            n = fold_rows(self.db, rows)
+            if n is None:
+                self._put_back(rows)
+                return None
+        now = time.monotonic()
+        if not rows or now - self._db_folded >= STALE_SECONDS:
+            self._db_folded = now
+            before = None if not rows else id_floor_for_ms(
+                int((time.time() - STALE_SECONDS) * 1000))
+            m, ids = _fold_from_db(self.db, self.batch, before)
+            if m is None and not rows:
+                return None
+            if ids:
+                # Counted now: drop them from the memory queue (a backlog older than
+                # STALE_SECONDS), so they are not folded for nothing again.
+                done = set(ids)
+                with self._mem_lock:
+                    self._mem = [r for r in self._mem if r["id"] not in done]
+            n = (n or 0) + (m or 0)
+        return n
+
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             _wake.clear()
             try:
-                n = fold_once(self.db, self.batch)
+                n = self.fold_round()
             except Exception:
                 # A broken batch must not kill the thread; the events stay pending.
                 log.exception("analytics fold failed")
@@ -201,7 +339,7 @@ class Aggregator:
             if n:
                 self.folded += n
                 self.batches += 1
-            if n == self.batch:
+            if n is not None and n >= self.batch:
                 continue  # a backlog: keep folding
             if not n:
                 _wake.wait(self.idle)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, PrimaryKeyConstraint, String
+from sqlalchemy import BigInteger, Boolean, Index, PrimaryKeyConstraint, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopwindow.db.base import Base, UTCDateTime
@@ -46,8 +46,15 @@ class Event(Base):
 
     __table_args__ = (
         Index("ix_analytics_event_creator", "creator_id", "occurred_at"),
-        Index("ix_analytics_event_actor", "actor_id", "occurred_at"),
+        # Signed-in viewers only: most page events are anonymous, and an index entry
+        # nobody looks up (queries ask for one actor) is paid on every insert.
+        Index("ix_analytics_event_actor", "actor_id", "occurred_at",
+              postgresql_where=text("actor_id IS NOT NULL"),
+              sqlite_where=text("actor_id IS NOT NULL")),
     )
+
+
+ROLLUP_FILLFACTOR = 70
 
 
 class Rollup(Base):
@@ -73,6 +80,10 @@ class Rollup(Base):
             "entity_type", "entity_id", "grain", "dim", "metric", "bucket", "dim_value",
             "currency", name="pk_analytics_rollup",
         ),
+        # Each fold adds to the counters of the current minute, hour and day again: room
+        # left in every page lets PostgreSQL update them in place (HOT, no new index
+        # entry); upserts cost ~40 % less (docs/performance.md). SQLite ignores it.
+        {"postgresql_with": {"fillfactor": ROLLUP_FILLFACTOR}},
     )
 
 

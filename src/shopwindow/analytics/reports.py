@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.analytics import report_rules as rr
+from shopwindow.analytics import rules
 from shopwindow.analytics.models import Event, Rollup
 from shopwindow.core.clock import as_utc
 from shopwindow.core.errors import NotFound
@@ -246,7 +247,17 @@ def _series(session: Session, scope: Scope, w: rr.Window,
 
 def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[str],
               dim: str) -> list[tuple[str, Figures]]:
-    """Totals per value of one dimension, largest first (by the first metric present)."""
+    """Totals per value of one dimension, largest first (by the first metric present).
+
+    Dimensions have no minute rollups (`rules.MINUTE_DIMS`): a window read from minute
+    buckets is broken down over the UTC hours it overlaps instead.
+    """
+    if w.source == "m" and dim not in rules.MINUTE_DIMS:
+        start = w.start.replace(minute=0, second=0, microsecond=0)
+        end = w.end.replace(minute=0, second=0, microsecond=0)
+        if end < w.end:
+            end += timedelta(hours=1)
+        w = replace(w, start=start, end=end, source="h")
     rows = session.execute(
         select(Rollup.dim_value, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
         .where(*_base(scope.entity_type, scope.entity_ids, w, metrics, dim))

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from shopwindow.analytics import actions, aggregator, live, queries
 from shopwindow.analytics.models import Event, Pending, Rollup, State
 from shopwindow.analytics.rules import EventIn
-from shopwindow.core.clock import clock
+from shopwindow.core.clock import clock, utcnow
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
@@ -59,6 +59,8 @@ def recount(events: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
             for et, eid in entities:
                 for m, v, cur in metrics:
                     for d, dv in dims:
+                        if g == "m" and d != "all":
+                            continue  # minute buckets only for the 'all' figures
                         out[(g, b, et, eid, m, d, dv, cur)] += v
     return out
 
@@ -104,31 +106,60 @@ def event_in(draw: st.DrawFn) -> EventIn:
 
 batches = st.lists(st.tuples(st.integers(0, 60 * 30),  # clock step in minutes
                              st.lists(event_in(), min_size=0, max_size=8),
-                             st.booleans()),  # fold after this batch?
+                             # after this batch: no fold, a fold from the database, one
+                             # from memory (the rows the beacon's writer hands over)
+                             st.sampled_from(["none", "db", "memory"])),
                    min_size=1, max_size=5)
+
+
+def _write_like_the_writer(db: Database, evs: list[EventIn]) -> list[dict[str, Any]]:
+    """Store events as `EventWriter` does; the committed rows it would hand over."""
+    received = utcnow()
+    rows = [actions.event_row(ev, received) for ev in evs]
+    with unit_of_work(db) as s:
+        ids = set(actions.insert_events(s, rows))
+    return [r for r in rows if r["id"] in ids]
 
 
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
-@given(plan=batches)
-def test_rollups_equal_recount_and_rebuild(db: Database, plan: list[Any]) -> None:
+@given(plan=batches, via_writer=st.lists(st.booleans(), min_size=5, max_size=5),
+       memory_last=st.booleans())
+def test_rollups_equal_recount_and_rebuild(db: Database, plan: list[Any],
+                                           via_writer: list[bool], memory_last: bool) -> None:
+    """Whatever mix of folds from memory and from the database, and in whichever order
+    (the same rows may be offered to both), every event is counted exactly once."""
     _reset(db)
     changed: list[set[tuple[str, int]]] = []
     live.add_listener(changed.append)
     keys_seen: set[str] = set()
     stored_count = 0
+    held: list[dict[str, Any]] = []  # committed rows "in memory", not folded from there yet
     try:
-        for step, evs, fold_now in plan:
+        for n, (step, evs, fold) in enumerate(plan):
             clock.advance(timedelta(minutes=step))
-            res = actions.ingest(db, evs)
             fresh = {e.dedup_key for e in evs if e.dedup_key} - keys_seen
             keys_seen |= fresh
+            if via_writer[n]:
+                rows = _write_like_the_writer(db, evs)
+                held.extend(rows)
+                assert len(rows) == len(fresh) + sum(1 for e in evs if e.dedup_key is None)
+            else:
+                res = actions.ingest(db, evs)
+                assert res.accepted == len(res.ids)
             stored_count += len(fresh) + sum(1 for e in evs if e.dedup_key is None)
-            assert res.accepted == len(res.ids)
-            if fold_now:
-                aggregator.drain(db)
-        aggregator.drain(db)
+            if fold == "db":
+                aggregator.drain(db)  # may count rows still held in memory
+            elif fold == "memory":
+                aggregator.fold_rows(db, held)
+                held = []
+        if memory_last:
+            aggregator.fold_rows(db, held)
+            aggregator.drain(db)
+        else:
+            aggregator.drain(db)
+            assert aggregator.fold_rows(db, held) == 0  # all counted from the database
     finally:
         clock.reset()
         live.remove_listener(changed.append)
@@ -206,3 +237,57 @@ def test_actor_and_product_event_reads(db: Database) -> None:
                                          + timedelta(hours=1)) == []
         bulk = queries.list_product_events(s, ["read", "click"], since)
         assert sorted((a, p, t) for a, p, t, _ in bulk) == [(5, 70, "read"), (5, 71, "click")]
+
+
+def test_memory_fold_skips_rows_already_folded_from_the_database(db: Database) -> None:
+    """The writer's rows may be folded from the database first (another process, `drain`);
+    offering them to the memory fold afterwards must not count them again, and rows
+    folded from memory leave nothing for the database fold."""
+    _reset(db)
+    ev = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+    first = _write_like_the_writer(db, [ev] * 3)
+    assert aggregator.drain(db) == 3
+    second = _write_like_the_writer(db, [ev] * 2)
+    assert aggregator.fold_rows(db, first + second) == 2  # only the two still pending
+    assert aggregator.drain(db) == 0
+    with db.read_sessions() as s:
+        assert queries.rollup_total(s, "post", 1, "impressions") == 5
+        assert queries.rollup_total(s, "creator", 2, "impressions", grain="m") == 5
+        assert queries.rollup_total(s, "creator", 2, "impressions", grain="h",
+                                    dim="surface", dim_value="other") == 5
+        # dimensions have no minute rows (rules.MINUTE_DIMS)
+        assert queries.rollup_total(s, "creator", 2, "impressions", grain="m",
+                                    dim="surface", dim_value="other") == 0
+        assert queries.pending_count(s) == 0
+
+
+def test_aggregator_round_folds_memory_then_stale_database_rows(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load (rows waiting in memory) a round also folds pending events of other
+    processes once they are STALE_SECONDS old, and drops what it counted from memory;
+    with nothing in memory it folds everything pending."""
+    import time
+
+    from shopwindow.core.ids import id_floor_for_ms
+
+    _reset(db)
+    monkeypatch.setattr(aggregator, "STALE_SECONDS", 60.0)  # however slow this test runs
+    ev = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+    agg = aggregator.Aggregator(db)
+    mine = _write_like_the_writer(db, [ev] * 4)
+    old_ms = int((time.time() - 10 * aggregator.STALE_SECONDS) * 1000)
+    other_old = actions.event_row(ev, utcnow(), event_id=id_floor_for_ms(old_ms) + 1)
+    late = _write_like_the_writer(db, [ev])  # committed, not handed over (yet)
+    with unit_of_work(db) as s:
+        actions.insert_events(s, [other_old])
+        actions.ingest(s, [ev] * 2)  # another process's fresh events
+    agg.offer(mine)
+    assert agg.fold_round() == 5  # mine + the stale one; the young ones wait
+    with db.read_sessions() as s:
+        assert queries.pending_count(s) == 3
+    agg.offer(late)
+    assert agg.fold_round() == 1
+    assert agg.fold_round() == 2  # memory empty: everything pending
+    with db.read_sessions() as s:
+        assert queries.pending_count(s) == 0
+        assert queries.rollup_total(s, "post", 1, "impressions") == 8

@@ -308,3 +308,25 @@ def test_platform_report_tops_by_hand(client: Any, uow: Any, world: dict[str, An
     rows = list(csv.reader(io.StringIO(r.text)))
     # "@…" would start a formula in some spreadsheets: neutralised like "=…"
     assert ["creators_by_gmv", "creator", str(bea), "'@bea"] in [x[:4] for x in rows]
+
+
+def test_breakdown_of_a_minute_range_reads_the_hours_it_overlaps(
+        client: Any, uow: Any, world: dict[str, Any]) -> None:
+    """Dimensions have no minute rollups: a 30-minute window's series comes from minute
+    buckets, its breakdown from the hour buckets the window overlaps."""
+    ada = world["ada"]
+    h10 = (utcnow() - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    rollups(uow, [
+        ("m", h10 + timedelta(minutes=5), "creator", ada, "clicks", 4),
+        ("h", h10, "creator", ada, "clicks", 9, "surface", "home"),
+        ("h", h10, "creator", ada, "clicks", 2, "surface", "discover"),
+        ("h", h10 + timedelta(hours=1), "creator", ada, "clicks", 50, "surface", "home"),
+    ])
+    q = {"from": (h10 + timedelta(minutes=15)).isoformat(),
+         "to": (h10 + timedelta(minutes=45)).isoformat(), "tz": "UTC", "breakdown": "surface"}
+    r = client.get(f"{API}/me", params={**q, "grain": "minute"}, headers=auth(world, "ada"))
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["range"]["source_grain"] == "m"
+    assert [(x["value"], x["counts"]["clicks"]) for x in j["breakdown"]["rows"]] == \
+        [("home", 9), ("discover", 2)]
