@@ -141,12 +141,17 @@ def _insert_pg(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
               map(_row_values, rows), _EVENT_TYPES)
     cols = ", ".join(EVENT_COLS)
     # The queue rows in the same statement: the ids need not travel back and forth.
+    # In dedup-key order: concurrent batches (the writers of several processes) that
+    # share keys wait on each other in one order instead of deadlocking.
     ids = [int(r[0]) for r in conn.exec_driver_sql(
         f"WITH ins AS (INSERT INTO analytics_event ({cols}) SELECT {cols} FROM "
-        "analytics_event_in ON CONFLICT DO NOTHING RETURNING id), "
+        "analytics_event_in ORDER BY dedup_key ON CONFLICT DO NOTHING RETURNING id), "
         "q AS (INSERT INTO analytics_pending (event_id) SELECT id FROM ins) "
         "SELECT id FROM ins").all()]
-    conn.exec_driver_sql("TRUNCATE analytics_event_in")
+    # Emptied for a second call in this transaction (commit empties it anyway). DELETE,
+    # not TRUNCATE: a temp table's rows cost next to nothing to delete (no WAL), while
+    # TRUNCATE gives it a new file and catalog row each time (~4 ms per batch here).
+    conn.exec_driver_sql("DELETE FROM analytics_event_in")
     return ids
 
 
