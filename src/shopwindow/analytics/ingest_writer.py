@@ -25,34 +25,42 @@ _Job = tuple[list[dict[str, Any]], Future[set[int]]]
 
 
 class EventWriter:
-    """One writer thread per process and database."""
+    """Writer threads of one process and database: one on SQLite (one write lock), two
+    on PostgreSQL, where a batch's transaction mostly waits on the server (the COPY, the
+    inserts, the commit's WAL flush) and the next batch can be written meanwhile."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, threads: int | None = None) -> None:
         self.db = db
+        self.threads = threads or (1 if db.is_sqlite else 2)
         self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self.batches = 0
         self.rows = 0
 
     def submit(self, rows: list[dict[str, Any]]) -> Future[set[int]]:
         """Queue rows for the next batch; the Future holds the ids stored."""
         fut: Future[set[int]] = Future()
-        if self._thread is None:
+        if not self._workers:
             with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="event-writer",
-                                                    daemon=True)
-                    self._thread.start()
+                if not self._workers:
+                    self._workers = [
+                        threading.Thread(target=self._run, name=f"event-writer-{n}",
+                                         daemon=True) for n in range(self.threads)]
+                    for t in self._workers:
+                        t.start()
         self._q.put((rows, fut))
         return fut
 
     def stop(self) -> None:
-        """Write what is queued, then stop the thread."""
-        if self._thread is not None:
-            self._q.put(None)
-            self._thread.join(10)
-            self._thread = None
+        """Write what is queued, then stop the threads."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for _ in workers:
+            self._q.put(None)  # one stop sentinel per thread
+        for t in workers:
+            t.join(10)
 
     def _run(self) -> None:
         while True:
@@ -76,8 +84,9 @@ class EventWriter:
             for _, fut in batch:
                 fut.set_exception(exc)
             return
-        self.batches += 1
-        self.rows += len(rows)
+        with self._count_lock:
+            self.batches += 1
+            self.rows += len(rows)
         for _, fut in batch:
             fut.set_result(stored)
         # The in-process aggregator folds these rows from memory (no read back).
