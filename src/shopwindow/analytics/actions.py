@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -25,6 +25,7 @@ from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import new_id
 from shopwindow.db.base import UTCDateTime
+from shopwindow.db.bulk import sqlite_datetime
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
@@ -83,11 +84,7 @@ def event_row(ev: EventIn, received: datetime, event_id: int | None = None) -> d
 
 def db_time(value: datetime, sqlite_dialect: bool) -> Any:
     """A UTC datetime as the column type binds it (SQLite: SQLAlchemy's text form)."""
-    if not sqlite_dialect:
-        return value
-    v = (value.astimezone(UTC) if value.tzinfo else value).replace(tzinfo=None)
-    text = v.isoformat(sep=" ")  # ~5x faster than strftime; add the .000000 it omits
-    return text if len(text) > 19 else text + ".000000"
+    return sqlite_datetime(value) if sqlite_dialect else value
 
 
 EVENT_COLS = tuple(c.name for c in EVENT_TABLE.columns)
