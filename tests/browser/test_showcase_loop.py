@@ -171,7 +171,7 @@ def test_publish_buy_postback_settle(servers: tuple[ServerThread, ServerThread, 
     found = re.search(r"Referral 推广追踪: ([A-Za-z0-9_-]+)", f.locator("body").inner_text())
     assert found, f.locator("body").inner_text()
     token = found.group(1)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", token), token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{30}", token), token
     expect(f.locator("body")).to_contain_text(product["title"])
     shot(f, "shop-cart")
     f.get_by_role("button", name="Pay now 立即支付").click()

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,12 @@ SURFACES = ("feed", "showcase", "middle_page", "profile", "search", "cart", "pro
             "share", "other")
 DEFAULT_SURFACE = "other"
 TOKEN_BYTES = 16  # 22 url-safe characters, 128 bits
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+TOKEN_PREFIX = 8  # characters of time prefix (48 bits of milliseconds)
+# 30 characters now; 22 (random part only) for clicks made before the time prefix.
+TOKEN_RE = re.compile(r"^(?:[A-Za-z0-9_-]{8})?[A-Za-z0-9_-]{22}$")
+# The url-safe base64 alphabet in ASCII order, so prefixes sort like the times they encode.
+_SORTED_B64 = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_TOKEN_EPOCH_MS = 1_577_836_800_000  # 2020-01-01, as core.ids
 MAX_UA = 300
 
 # Link previewers, crawlers and HTTP tools: their requests are recorded (so abuse stays
@@ -92,18 +98,26 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_pool.clear)
 
 
-def new_click_token() -> str:
-    """An unguessable tracking id (22 url-safe characters, fits partners' [A-Za-z0-9_-]).
+def new_click_token(at_ms: int | None = None) -> str:
+    """An unguessable tracking id (30 url-safe characters, fits partners' [A-Za-z0-9_-]).
 
-    128 bits from the OS CSPRNG, drawn from a 4 KiB buffer refilled by one os.urandom call:
-    a getrandom() syscall per click was measurable on the hand-off path.
+    8 characters of creation time (milliseconds, in an ASCII-ordered alphabet) followed by
+    128 bits from the OS CSPRNG, drawn from a 4 KiB buffer refilled by one os.urandom call
+    (a getrandom() syscall per click was measurable on the hand-off path). The time prefix
+    carries no secret; it makes tokens minted together sort together, so the UNIQUE index
+    on `tracking_click.token` grows at its right edge like the primary key instead of
+    taking each click on a random leaf page: with random tokens that index alone was
+    more than half of SQLite's cost per committed click batch (one dirty page per click
+    written to the WAL at every group commit).
     """
     with _pool_lock:
         if len(_pool) < TOKEN_BYTES:
             _pool.extend(secrets.token_bytes(4096))
         raw = bytes(_pool[:TOKEN_BYTES])
         del _pool[:TOKEN_BYTES]
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    ms = (int(time.time() * 1000) if at_ms is None else at_ms) - _TOKEN_EPOCH_MS
+    prefix = "".join(_SORTED_B64[(ms >> (6 * k)) & 63] for k in range(TOKEN_PREFIX - 1, -1, -1))
+    return prefix + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def looks_like_token(value: str | None) -> bool:

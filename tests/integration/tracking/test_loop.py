@@ -37,7 +37,7 @@ def test_handoff_redirects_only_to_the_partner_with_the_tracking_id(world: World
     loc = r.headers["location"]
     assert loc.startswith(f"{world.sim.url}/p/{world.products[1]['id']}?")
     token = loc.split("sw_click=")[1]
-    assert len(token) == 22
+    assert len(token) == 30
     with world.db.read_sessions() as s:
         c = queries.find_click_by_token(s, token)
         assert c is not None

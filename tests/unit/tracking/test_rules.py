@@ -45,6 +45,22 @@ def test_browsers_are_not_flagged(ua: str) -> None:
 def test_tokens_are_unguessable_and_partner_safe() -> None:
     toks = {rules.new_click_token() for _ in range(1000)}
     assert len(toks) == 1000 and all(rules.looks_like_token(t) for t in toks)
+    assert all(len(t) == 30 for t in toks)
+    # 128 random bits after the time prefix: the random parts are all different too.
+    assert len({t[rules.TOKEN_PREFIX:] for t in toks}) == 1000
+    # Tokens minted before the time prefix existed are still recognised.
+    assert rules.looks_like_token("A" * 22) and not rules.looks_like_token("A" * 21)
+    assert not rules.looks_like_token("A" * 29) and not rules.looks_like_token("A/" * 15)
+
+
+def test_token_prefixes_sort_by_time() -> None:
+    # The index on tracking_click.token grows at its right edge only if later tokens sort
+    # after earlier ones (byte order, as SQLite compares text).
+    times = [1_600_000_000_000, 1_600_000_000_001, 1_600_000_000_063, 1_600_000_000_064,
+             1_700_000_000_000, 1_800_000_123_456, 4_000_000_000_000]
+    toks = [rules.new_click_token(at_ms=ms) for ms in times]
+    assert [t[:rules.TOKEN_PREFIX] for t in toks] == sorted(t[:rules.TOKEN_PREFIX] for t in toks)
+    assert len({t[:rules.TOKEN_PREFIX] for t in toks}) == len(times)
 
 
 def test_surfaces() -> None:
