@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Generic, TypeVar
 
 from shopwindow.core.batching import drain
@@ -29,6 +30,11 @@ class GroupCommitter(Generic[I, P]):
 
     name = "group-commit"
     max_batch = 1000
+    # The publisher runs at most once per interval and takes everything committed
+    # meanwhile: under load each round (job enqueues, the outbox `dispatched_at` update:
+    # two write transactions) then serves many batches instead of one. Events reach
+    # subscribers up to this much later; the requests were answered already.
+    publish_interval = 0.05
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -100,6 +106,7 @@ class GroupCommitter(Generic[I, P]):
             work = self._published.get()
             if work is None:
                 return
+            started = time.monotonic()
             # Whatever else committed meanwhile is published together.
             more, stop = drain(self._published, work, 10_000, size=len)
             try:
@@ -108,3 +115,6 @@ class GroupCommitter(Generic[I, P]):
                 log.exception("%s: publishing failed (the outbox sweeper retries)", self.name)
             if stop:
                 return
+            pause = self.publish_interval - (time.monotonic() - started)
+            if pause > 0:
+                time.sleep(pause)
