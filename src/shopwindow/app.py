@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from shopwindow import __version__
 from shopwindow.analytics import beacon
@@ -23,6 +25,23 @@ from shopwindow.web.middleware import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "web" / "static"
+
+
+FrontDoor = Callable[[Any, Scope, Receive, Send], Awaitable[bool]]
+
+
+class ShopwindowApp(FastAPI):
+    """FastAPI with front doors: the hottest requests are answered before the middleware
+    stack (each door returns False for anything it does not answer itself)."""
+
+    front_doors: tuple[FrontDoor, ...] = ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for door in self.front_doors:
+                if await door(self, scope, receive, send):
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -45,7 +64,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             if settings.jobs_mode == "thread":
                 jobs.stop_embedded()
 
-    app = FastAPI(
+    app = ShopwindowApp(
         title="shopwindow",
         version=__version__,
         description="Interest-driven social commerce platform. Mastodon-compatible client "
@@ -94,6 +113,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(partners_pages.router)
     # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
+    app.front_doors = (tracking_pages.front_door,)
     beacon.install(app)  # POST /api/sw/v1/events (analytics beacon)
     app.include_router(media_files.router)
     app.include_router(showcase_pages.router)  # before /@{username}/{post_id}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_HEADERS = [
+SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -30,7 +30,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 existing = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in _HEADERS if k not in existing]
+                    (k, v) for k, v in SECURITY_HEADERS if k not in existing]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -100,3 +100,48 @@ def test_cart_checkout_hands_off_once_per_partner_with_csrf(client, uow, sim):  
     r = client.post(f"/cart/checkout/{pid}", data={"csrf_token": tok}, headers=HTML,
                     follow_redirects=False)
     assert r.status_code == 422 and "location" not in r.headers
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_go_front_door_redirects_with_security_headers(client, uow, sim):  # noqa: F811
+    """The 302 is answered before the middleware stack: it must carry the same security
+    headers, store its click, and leave error pages to the full stack."""
+    creator = make_account(uow, "maker2", role="creator")
+    with uow() as s:
+        pid = partners.register_partner(s, slug="sim2", name="Sim", domains=[
+            f"127.0.0.1:{sim.port}"], default_rate_bps=1000).id
+    product = next(p for p in sim.products() if p["availability"] == "InStock")
+    with uow() as s:
+        pub = showcase.publish(s, creator, [{"url": f"{sim.url}/p/{product['id']}",
+                                             "reason": "Worth every cent, honestly."}])
+        rid = pub.recommendations[0].id
+    ua = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36"}
+    r = client.get(f"/go/{rid}?s=feed", headers=ua, follow_redirects=False)
+    assert r.status_code == 302
+    loc = r.headers["location"]
+    assert loc.startswith(f"{sim.url}/p/{product['id']}")
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert len([k for k in r.headers.keys() if k == "referrer-policy"]) == 1
+    token = parse_qs(urlsplit(loc).query)["sw_click"][0]
+    assert len(token) == 30
+    with client.app.state.db.read_sessions() as s:
+        c = queries.find_click_by_token(s, token)
+        assert c.recommendation_id == rid and c.surface == "feed" and c.method == "GET"
+        assert c.flagged_reason is None
+    r = client.head(f"/go/{rid}", headers=ua, follow_redirects=False)
+    assert r.status_code == 302
+    token = parse_qs(urlsplit(r.headers["location"]).query)["sw_click"][0]
+    with client.app.state.db.read_sessions() as s:
+        assert queries.find_click_by_token(s, token).flagged_reason == "head"
+    # Not a 302: served through the app (error page, with the headers of every page).
+    with uow() as s:
+        partners.suspend_partner(s, partners_q.get_partner(s, pid))
+    r = client.get(f"/go/{rid}", headers={**ua, **HTML}, follow_redirects=False)
+    assert r.status_code == 410 and "location" not in r.headers
+    assert r.headers["x-frame-options"] == "DENY"
+    r = client.get("/go/12345/extra", headers=HTML, follow_redirects=False)
+    assert r.status_code == 404
