@@ -18,6 +18,13 @@ def get_partner(session: Session, partner_id: int) -> Partner:
     return p
 
 
+def partners_by_id(session: Session, ids: set[int]) -> dict[int, Partner]:
+    """The partners among `ids` (with their domains), by id; unknown ids are absent."""
+    if not ids:
+        return {}
+    return {int(p.id): p for p in session.scalars(select(Partner).where(Partner.id.in_(ids)))}
+
+
 def find_partner(session: Session, partner_id: int) -> Partner | None:
     """Partner by id or None."""
     return session.get(Partner, partner_id)

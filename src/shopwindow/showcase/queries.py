@@ -54,6 +54,17 @@ def get_recommendation_for_handoff(session: Session, recommendation_id: int) -> 
     return _target(row[0], row[1])
 
 
+def recommendations_for_handoff(session: Session,
+                                ids: list[int]) -> dict[int, HandoffTarget]:
+    """Hand-off targets of the live recommendations among `ids` (missing: deleted / unknown)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Recommendation, Product).join(Product, Product.id == Recommendation.product_id)
+        .where(Recommendation.id.in_(ids), Recommendation.deleted_at.is_(None))).all()
+    return {int(rec.id): _target(rec, product) for rec, product in rows}
+
+
 def cart_for_handoff(session: Session,
                      account_id: int) -> dict[int, list[tuple[HandoffTarget, int]]]:
     """The account's cart as {partner_id: [(target, quantity), …]} (oldest line first)."""

