@@ -35,8 +35,18 @@ def _converter(col_type: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+MAX_VARIABLES = 32_766  # SQLite's limit on bound parameters per statement (3.32+)
+
+
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT every row (dicts keyed by column name; every column present)."""
+    """INSERT every row (dicts keyed by column name; every column present).
+
+    On SQLite the rows go in as ONE multi-row `INSERT … VALUES (…), (…)` per chunk, not
+    through `executemany`: the driver releases and re-takes the GIL around every row's
+    step, and under load each re-take waits for the busy event loop to hand the GIL over
+    (up to the 5 ms switch interval) — a 16-row click batch spent 2.5 ms there at the
+    median, 10 ms at the 99th percentile. One statement is one hand-over.
+    """
     if not rows:
         return
     if conn.dialect.name != "sqlite":
@@ -44,8 +54,13 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     cols = [c.name for c in table.columns]
     convs = [_converter(c.type) for c in table.columns]
-    params = [tuple(r[c] if f is None else f(r[c]) for c, f in zip(cols, convs, strict=True))
-              for r in rows]
-    conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        params)
+    params = [v for r in rows
+              for v in (r[c] if f is None else f(r[c]) for c, f in zip(cols, convs, strict=True))]
+    one = f"({', '.join('?' * len(cols))})"
+    head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+    per = max(1, MAX_VARIABLES // len(cols))
+    width = len(cols)
+    for start in range(0, len(rows), per):
+        n = min(per, len(rows) - start)
+        conn.exec_driver_sql(head + ", ".join([one] * n),
+                             tuple(params[start * width:(start + n) * width]))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
+from shopwindow.db import bulk
 from shopwindow.db.bulk import insert_many, sqlite_datetime
 from shopwindow.db.engine import Database
 from shopwindow.outbox.events import OutboxEvent
@@ -36,3 +39,19 @@ def test_sqlite_text_form() -> None:
         "2026-01-02 03:04:05.000000"
     assert sqlite_datetime(datetime(2026, 1, 2, 11, 4, 5, 7, tzinfo=timezone(
         timedelta(hours=8)))) == "2026-01-02 03:04:05.000007"
+
+
+def test_many_rows_are_split_into_statements_within_the_variable_limit(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 5 columns, at most 12 variables per statement: 2 rows per multi-row INSERT.
+    monkeypatch.setattr(bulk, "MAX_VARIABLES", 12)
+    at = datetime(2026, 12, 6, 5, 30, 0, tzinfo=UTC)
+    rows = [{"id": 100 + i, "type": f"t.{i}", "payload": {"n": i},
+             "created_at": at + timedelta(seconds=i), "dispatched_at": None}
+            for i in range(7)]
+    with db.engine.begin() as conn:
+        insert_many(conn, OutboxEvent.__table__, rows)  # type: ignore[arg-type]
+    with db.read_sessions() as s:
+        got = s.query(OutboxEvent).filter(OutboxEvent.id >= 100).order_by(OutboxEvent.id).all()
+        assert [(e.id, e.type, e.payload, e.created_at) for e in got] == [
+            (r["id"], r["type"], r["payload"], r["created_at"]) for r in rows]
