@@ -225,6 +225,65 @@ def test_graph_filter_member_is_blended_and_can_be_switched_off(data) -> None:
     assert m._V is not None and m._V.shape == (N_ITEMS, 8)
 
 
+def test_mult_dae_learns_the_communities_and_is_seeded(data) -> None:
+    from shopwindow.interests.recs.dae import dae_logits, fit_mult_dae
+
+    R, _ = data
+    w = fit_mult_dae(R, R, hidden=16, epochs=60, batch=8, lr=1e-2, seed=0)
+    assert w["W1"].shape == (N_ITEMS, 16) and w["W2"].shape == (16, N_ITEMS)
+    z = dae_logits(w, R)
+    assert z.shape == (N_USERS, N_ITEMS)
+    first = z[: N_USERS // 2]
+    # users of the first community: their own community's items get the larger logits
+    assert (first[:, :GROUP].mean(axis=1) > first[:, GROUP:].mean(axis=1)).all()
+    again = fit_mult_dae(R, R, hidden=16, epochs=60, batch=8, lr=1e-2, seed=0)
+    np.testing.assert_array_equal(again["W2"], w["W2"])
+    with pytest.raises(ValueError):
+        fit_mult_dae(R, R[:5], hidden=16, epochs=1)
+
+
+def test_autoencoder_member_is_blended_folds_in_and_can_be_switched_off(data) -> None:
+    R, S = data
+    m = SocialRecommender(l2=5.0, min_item_count=1, dae_hidden=16, dae_epochs=20).fit(R, S)
+    assert m.has_autoencoder
+    users = np.array([3, 27])
+    with_dae = m.score(users)
+    m.params["dae_weight"] = 0.0
+    assert not np.allclose(m.score(users), with_dae)
+    # fold-in: a new account with only friends in the second community gets autoencoder
+    # scores from the friends' mean row; one with neither items nor friends gets none
+    friends = sp.csr_matrix((np.ones(3, np.float32), ([0] * 3, [30, 31, 32])),
+                            shape=(1, N_USERS))
+    no_items = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
+    row = sp.csr_matrix((np.ones(4, np.float32), ([0] * 4, [20, 21, 22, 23])),
+                        shape=(1, N_ITEMS))
+
+    def dae_part(user: int, R_row: sp.csr_matrix | None,
+                 S_row: sp.csr_matrix | None) -> np.ndarray:
+        m.params["dae_weight"] = 0.0
+        without = m.score(np.array([user]), R_row, S_row)[0]
+        m.params["dae_weight"] = 2.0
+        return (m.score(np.array([user]), R_row, S_row)[0] - without) / 2.0
+
+    dae = dae_part(N_USERS, no_items, friends)
+    assert dae.max() == pytest.approx(1.0, abs=1e-5)
+    assert dae[GROUP:].mean() > dae[:GROUP].mean()
+    assert not dae_part(N_USERS, no_items, None).any()
+    # fresh interactions replace the stored row, and the user's own items stay excluded
+    items, _ = m.recommend(5, 10, R_row=row)
+    assert not {20, 21, 22, 23} & set(items.tolist())
+    assert not np.allclose(dae_part(5, row, None), dae_part(5, None, None))
+    # a separate friends' weight in the input is honoured when scoring
+    m.params["dae_social"] = 0.0
+    assert not np.allclose(dae_part(N_USERS, no_items, friends), dae)
+    assert not dae_part(N_USERS, no_items, friends).any()     # only friends, weight 0
+    m.params["dae_social"] = 0.3
+    # not fitted when switched off, above dae_max_cells, or on the factor fallback
+    for params in ({"dae_hidden": 0}, {"dae_weight": 0.0}, {"dae_max_cells": 100},
+                   {"max_dense_items": 5, "factors": 8}):
+        assert not SocialRecommender(min_item_count=1, **params).fit(R, S).has_autoencoder
+
+
 def test_score_batches_match_single_user_scores(model) -> None:
     users = np.array([0, 9, 21])
     batch = model.score(users)
@@ -241,6 +300,7 @@ def test_save_load_round_trip(model, tmp_path: Path) -> None:
     assert loaded.params == model.params
     assert loaded.backend == model.backend
     assert (loaded._V is None) == (model._V is None)     # the graph filter travels too
+    assert loaded.has_autoencoder == model.has_autoencoder   # and the Mult-DAE
     assert list(loaded.recommend(4, 7)[0]) == list(model.recommend(4, 7)[0])
     with pytest.raises(ValueError):
         LinkPredictor.load(path)

@@ -8,10 +8,12 @@ item popularity. The score is EASE plus `als_weight` times ALS with the user's o
 folded in (`x + als_social * mean(friends' rows)`; the smoothed row for a user without
 interactions), each scaled per user to a maximum of 1, plus `gf_weight` times an "ideal
 low-pass" graph filter over the EASE core (GF-CF, Shen et al. 2021: the top right singular
-vectors of the degree-normalised interaction matrix), scaled the same way. Catalogues too
-large for a dense item-item matrix fall back automatically to the ALS factors alone. An
-epsilon of item popularity breaks ties, which makes cold-start users (no interactions, no
-friends) get the most popular items.
+vectors of the degree-normalised interaction matrix), scaled the same way, plus `dae_weight`
+times the softmax of a Mult-DAE (Liang et al. 2018) over the EASE core that reads the row
+`x + dae_social * mean(friends' rows)`. Catalogues too large for a dense item-item matrix
+fall back automatically to the ALS factors alone (the Mult-DAE is also skipped when users ×
+core items exceed `dae_max_cells`). An epsilon of item popularity breaks ties, which makes
+cold-start users (no interactions, no friends) get the most popular items.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from scipy.linalg import lapack
 from threadpoolctl import ThreadpoolController
 
 from shopwindow.interests.recs._sparse import as_csr, load_csr, row_normalise, save_csr, top_k
+from shopwindow.interests.recs.dae import DAE_WEIGHTS, DaeWeights, dae_logits, fit_mult_dae
 
 Progress = Callable[[str, float], None]
 
@@ -49,10 +52,15 @@ DEFAULTS: dict[str, Any] = {
     "als_social": 0.0,      # weight of the friends' mean row in the row ALS folds in
     "gf_factors": 128,      # singular vectors of the low-pass graph filter (0: no filter)
     "gf_weight": 0.5,       # weight of the per-user max-scaled filter scores in the blend
+    "dae_hidden": 400,      # Mult-DAE hidden units (0: no autoencoder member)
+    "dae_epochs": 30,
+    "dae_social": 0.3,      # weight of the friends' mean row in the autoencoder's input
+    "dae_weight": 2.0,      # weight of the per-user max-scaled autoencoder softmax
+    "dae_max_cells": 20_000_000,  # users × core items above which the autoencoder is skipped
     "seed": 0,
 }
 # Used only when scoring: the tuner varies them on one fitted model.
-SCORE_PARAMS = ("alpha", "beta", "als_weight", "als_social", "gf_weight")
+SCORE_PARAMS = ("alpha", "beta", "als_weight", "als_social", "gf_weight", "dae_weight")
 _TIE = 1e-6  # popularity tie-break scale: far below any real score difference
 
 
@@ -73,6 +81,7 @@ class SocialRecommender:
         self._V: np.ndarray | None = None
         self._gf_in: np.ndarray | None = None
         self._gf_out: np.ndarray | None = None
+        self._dae: DaeWeights | None = None
         self._counts = np.empty(0, dtype=np.float32)
         self._tie = np.empty(0, dtype=np.float32)
         self.fit_seconds = 0.0
@@ -95,6 +104,7 @@ class SocialRecommender:
         p = self.params
         self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
         self._B = self._Y = self._YtY = self._V = self._gf_in = self._gf_out = None
+        self._dae = None
         report("prepared", 0.05)
         dense = 0 < len(self._core) <= int(p["max_dense_items"])
         if dense:
@@ -103,6 +113,18 @@ class SocialRecommender:
             if int(p["gf_factors"]) > 0 and p["gf_weight"] > 0:
                 self._V = _low_pass_factors(X[:, self._core], int(p["gf_factors"]),
                                             int(p["seed"]))
+            if (int(p["dae_hidden"]) > 0 and p["dae_weight"] > 0
+                    and n_users * len(self._core) <= int(p["dae_max_cells"])):
+                report("autoencoder", 0.6)
+                users = np.arange(n_users)
+                X_core = X[:, self._core]
+                X_in = self._smoothed(users, X, None, float(p["dae_social"]))[:, self._core]
+                # mid-sized products, thousands of them: on a shared 2-core machine BLAS
+                # thread hand-offs made training several times slower than one thread
+                with _blas_controller().limit(limits=1, user_api="blas"):
+                    self._dae = fit_mult_dae(X_in, X_core, hidden=int(p["dae_hidden"]),
+                                             epochs=int(p["dae_epochs"]),
+                                             seed=int(p["seed"]))
         if X.nnz and (not dense or p["als_weight"] > 0):
             self._Y = _als_item_factors(X, int(p["factors"]), float(p["als_reg"]),
                                         int(p["als_iters"]), float(p["als_alpha"]),
@@ -119,6 +141,11 @@ class SocialRecommender:
         if self._B is None:
             return "als" if self._Y is not None else "popularity"
         return "ease+als" if self._Y is not None else "ease"
+
+    @property
+    def has_autoencoder(self) -> bool:
+        """Whether the Mult-DAE member is fitted (dense core within `dae_max_cells`)."""
+        return self._dae is not None
 
     @property
     def core_items(self) -> int:
@@ -141,17 +168,24 @@ class SocialRecommender:
         out = np.zeros((X_b.shape[0], self.n_items), dtype=np.float32)
         p = self.params
         if self._B is not None:
-            ease = np.asarray(Xs[:, self._core] @ self._B)
+            Xs_core = sp.csr_matrix(Xs[:, self._core])
+            ease = np.asarray(Xs_core @ self._B)
             if p["beta"]:
                 ease *= np.maximum(self._counts[self._core], 1.0) ** -float(p["beta"])
-            out[:, self._core] = _unit_rows(ease)
+            core_scores = _unit_rows(ease)
             if self._V is not None and p["gf_weight"]:
                 # the user's own row (the smoothed one only when there is none): on LastFM
                 # validation the smoothed row added nothing here, as for ALS
                 own = _own_or_smoothed(X_b, Xs)[:, self._core]
                 gf_in, gf_out = self._gf_projections()
                 gf = np.asarray(own @ gf_in) @ gf_out
-                out[:, self._core] += float(p["gf_weight"]) * _unit_rows(gf)
+                core_scores += float(p["gf_weight"]) * _unit_rows(gf)
+            if self._dae is not None and p["dae_weight"]:
+                # the EASE row again when the weights agree (the default): no second product
+                dae_in = (Xs_core if p["dae_social"] == p["alpha"] else self._smoothed(
+                    users, X_b, S_rows, float(p["dae_social"]))[:, self._core])
+                core_scores += float(p["dae_weight"]) * self._dae_scores(dae_in)
+            out[:, self._core] = core_scores
         weight = 1.0 if self._B is None else float(p["als_weight"])
         if self._Y is not None and weight:
             Xa = Xs if self._B is None else self._als_rows(users, X_b, Xs, S_rows)
@@ -176,6 +210,17 @@ class SocialRecommender:
         if exclude is not None and len(exclude):
             scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
         return top_k(scores, k)
+
+    def _dae_scores(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Mult-DAE softmax for input rows over the core, scaled to a per-user maximum of 1
+        (exp(z − max z)); zero for an empty row (no items, no friends: popularity decides)."""
+        assert self._dae is not None
+        rows = sp.csr_matrix(rows)
+        z = dae_logits(self._dae, rows)
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z[np.diff(rows.indptr) == 0] = 0.0
+        return z
 
     def _gf_projections(self) -> tuple[np.ndarray, np.ndarray]:
         """D^-1/2 V and Vᵀ D^1/2 of the low-pass filter (D: core item counts), cached."""
@@ -248,6 +293,8 @@ class SocialRecommender:
             arrays["Y"] = self._Y
         if self._V is not None:
             arrays["V"] = self._V
+        if self._dae is not None:
+            arrays.update({f"dae_{k}": self._dae[k] for k in DAE_WEIGHTS})
         with open(path, "wb") as fh:
             np.savez(fh, allow_pickle=False, **arrays)
 
@@ -264,6 +311,8 @@ class SocialRecommender:
             model._B = np.ascontiguousarray(z["B"]) if "B" in z.files else None
             model._Y = np.ascontiguousarray(z["Y"]) if "Y" in z.files else None
             model._V = np.ascontiguousarray(z["V"]) if "V" in z.files else None
+            model._dae = ({k: np.ascontiguousarray(z[f"dae_{k}"]) for k in DAE_WEIGHTS}
+                          if "dae_W1" in z.files else None)
         return model
 
 

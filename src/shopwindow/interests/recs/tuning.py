@@ -22,16 +22,19 @@ from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
 
-# Earlier rounds settled dropout 0.25, 32 ALS factors and als_social 0 (see
-# docs/recommendations.md); the grid keeps them fixed to leave room for the graph filter.
+# Earlier rounds settled dropout 0.25, 32 ALS factors, als_social 0 and 128 filter vectors
+# (see docs/recommendations.md); the grid keeps them fixed to leave room for the Mult-DAE
+# member (each fit trains one autoencoder: the slowest part of a fit).
 ITEM_FIT_GRID: dict[str, list[Any]] = {"l2": [100.0, 200.0], "dropout": [0.25],
-                                       "factors": [32], "gf_factors": [64, 128]}
+                                       "factors": [32], "gf_factors": [128],
+                                       "dae_hidden": [400]}
 ITEM_SCORE_GRID: dict[str, list[Any]] = {
     "alpha": [0.2, 0.3],
     "beta": [0.3, 0.35],
-    "als_weight": [0.5, 0.8, 1.0],
+    "als_weight": [0.5, 0.8],
     "als_social": [0.0],
-    "gf_weight": [0.0, 0.3, 0.5, 0.7],
+    "gf_weight": [0.3, 0.5],
+    "dae_weight": [1.0, 2.0, 3.0],
 }
 ALS_GRID: dict[str, list[Any]] = {"factors": [64, 128], "regularization": [0.05, 0.5],
                                   "alpha": [10.0, 20.0]}
@@ -62,7 +65,8 @@ def tune_items(R: sp.csr_matrix, S: sp.csr_matrix | None, *, seed: int = 0,
     best: tuple[tuple[float, float], dict[str, Any]] = ((-1.0, -1.0), {})
     for fit_params in fits:
         # non-zero weights at fit time, so that every member is fitted
-        model = SocialRecommender(**fit_params, als_weight=1.0, gf_weight=1.0).fit(train, S)
+        model = SocialRecommender(**fit_params, als_weight=1.0, gf_weight=1.0,
+                                  dae_weight=1.0).fit(train, S)
         for score_params in scores:
             model.params.update(score_params)
             key = _key(evaluate(model, train, val, (20,)))
