@@ -12,8 +12,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from starlette.responses import Response as StarletteResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.config import Settings
@@ -145,33 +146,60 @@ class _Redirect(StarletteResponse):
 
 
 async def front_door(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
-    """Answer a successful GET/HEAD /go/{id} before the app's middleware stack (the app
-    calls this first for every HTTP request); False: not handled, serve it normally.
+    """Answer the two hottest requests before the app's middleware stack (the app calls
+    this first for every HTTP request); False: not handled, serve it normally.
 
-    Why: on the hand-off the seven ASGI layers in front of `FastPaths` (FastAPI's error,
-    telemetry and body-limit middleware, the security headers' send wrapper, the other
-    fast paths) cost about a seventh of the process's GIL time per request. Only the
-    302 is answered here, with the same security headers; anything else (404, 410,
-    errors) returns False and is served again through the full stack, which renders the
-    error page — `go` records nothing before it decides to redirect.
+    * a successful GET/HEAD /go/{id}: the 302 carries the same security headers; anything
+      else (404, 409, 410, an error) returns False and is served again through the full
+      stack, which renders the page — `go` records nothing before it decides to redirect;
+    * POST /partners/{slug}/postbacks: every answer gets the security headers here; an
+      unexpected error is a 500 problem (the partner retries; the body is consumed, so it
+      cannot be served again).
+
+    Why: the seven ASGI layers in front of `FastPaths` (FastAPI's error, telemetry and
+    body-limit middleware, the security headers' send wrapper, the other fast paths) cost
+    about a seventh of the process's GIL time per hand-off.
     """
     path: str = scope["path"]
-    if not path.startswith("/go/") or scope["method"] not in ("GET", "HEAD"):
-        return False
-    rid = path[4:]
-    if not rid or "/" in rid:
-        return False
-    scope["app"] = app
-    scope["path_params"] = {"recommendation_id": rid}
-    try:
-        response = await go(Request(scope, receive))
-    except Exception:
-        log.exception("hand-off failed in the front door; serving it through the app")
-        return False
-    if not isinstance(response, _Redirect):
-        return False
-    await response(scope, receive, send)
-    return True
+    method: str = scope["method"]
+    if path.startswith("/go/") and method in ("GET", "HEAD"):
+        rid = path[4:]
+        if not rid or "/" in rid:
+            return False
+        scope["app"] = app
+        scope["path_params"] = {"recommendation_id": rid}
+        try:
+            response = await go(Request(scope, receive))
+        except Exception:
+            log.exception("hand-off failed in the front door; serving it through the app")
+            return False
+        if not isinstance(response, _Redirect):
+            return False
+        await response(scope, receive, send)
+        return True
+    if method == "POST" and path.startswith("/partners/") and path.endswith("/postbacks"):
+        slug = path[len("/partners/"):-len("/postbacks")]
+        if not slug or "/" in slug:
+            return False
+        scope["app"] = app
+        scope["path_params"] = {"slug": slug}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        try:
+            answer = await postbacks.receive(Request(scope, receive))
+        except Exception:
+            log.exception("postback for %s failed", slug)
+            answer = JSONResponse(
+                {"type": "https://shopwindow.dev/problems/internal", "title": "Internal error",
+                 "status": 500, "detail": "Retry later", "instance": path,
+                 "code": "internal"}, status_code=500, media_type="application/problem+json")
+        await answer(scope, receive, send_with_headers)
+        return True
+    return False
 
 
 class FastPaths:

@@ -235,6 +235,9 @@ def test_bad_signatures_and_stale_timestamps_are_refused(world: World) -> None:
     from shopwindow.partnersim.signing import generate_secret
     r = world.post_signed(payload, secret=generate_secret())
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    # Answered in front of the middleware: the security headers are still there, once.
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers.get_list("x-frame-options") == ["DENY"]
     r = world.post_signed(payload, at=utcnow() - timedelta(minutes=6))
     assert r.status_code == 401 and r.json()["detail"] == "stale_timestamp"
     r = world.post_signed(payload, at=utcnow() + timedelta(minutes=6))
@@ -246,7 +249,8 @@ def test_bad_signatures_and_stale_timestamps_are_refused(world: World) -> None:
     assert world.postbacks() == 0
     # A verified but malformed event is stored as rejected and answered 422 (not retried).
     r = world.post_signed(payload, msg_id="evt_bad")
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["code"] == "invalid"
+    assert r.headers["x-content-type-options"] == "nosniff"
     assert world.postbacks() == 1
 
 
