@@ -341,15 +341,28 @@ class CommissionReversal:
 def _account_ids_bulk(
     session: Session, keys: set[tuple[AccountRef, str]]
 ) -> dict[tuple[AccountRef, str], int]:
-    now = utcnow()
+    # Read first: accounts are created once and then only read, so the usual batch needs
+    # one statement; only missing ones are inserted (ON CONFLICT DO NOTHING: a concurrent
+    # transaction may create the same account) and read again.
     ordered = sorted(keys)
-    insert_ignore_returning(session, LedgerAccount.__table__, [
-        {"id": new_id(), "kind": r.kind, "owner_type": r.owner_type, "owner_id": r.owner_id,
-         "currency": cur, "created_at": now} for r, cur in ordered], LedgerAccount.id)
+    found = _read_accounts(session, ordered)
+    missing = [k for k in ordered if k not in found]
+    if missing:
+        now = utcnow()
+        insert_ignore_returning(session, LedgerAccount.__table__, [
+            {"id": new_id(), "kind": r.kind, "owner_type": r.owner_type,
+             "owner_id": r.owner_id, "currency": cur, "created_at": now}
+            for r, cur in missing], LedgerAccount.id)
+        found.update(_read_accounts(session, missing))
+    return found
+
+
+def _read_accounts(session: Session, keys: Sequence[tuple[AccountRef, str]]
+                   ) -> dict[tuple[AccountRef, str], int]:
     cols = (LedgerAccount.kind, LedgerAccount.owner_type, LedgerAccount.owner_id,
             LedgerAccount.currency)
     rows = session.execute(select(LedgerAccount.id, *cols).where(tuple_(*cols).in_(
-        [(r.kind, r.owner_type, r.owner_id, cur) for r, cur in ordered])))
+        [(r.kind, r.owner_type, r.owner_id, cur) for r, cur in keys])))
     return {(AccountRef(k, t, int(o)), c): int(i) for i, k, t, o, c in rows}
 
 
@@ -361,12 +374,15 @@ def _existing_ids(session: Session, keys: Sequence[str]) -> dict[str, tuple[int,
         .where(LedgerEntry.idempotency_key.in_(list(keys))))}
 
 
-def post_entries(session: Session, specs: Sequence[EntrySpec]) -> dict[str, int]:
+def post_entries(session: Session, specs: Sequence[EntrySpec], *,
+                 checked: bool = False) -> dict[str, int]:
     """Post many balanced entries, each once per idempotency key; returns key → entry id.
 
     Keys already booked (earlier, by a concurrent transaction, or twice in `specs`) map to
     the entry booked first and post nothing, exactly as `post_entry`. Emits
-    ledger.entry_posted for every entry actually posted.
+    ledger.entry_posted for every entry actually posted. `checked`: the caller has just
+    looked the keys up in this transaction and found none booked (the read is skipped; a
+    concurrent booking is still caught by the unique key).
     """
     legs: dict[str, list[Posting]] = {}
     todo: list[EntrySpec] = []
@@ -379,7 +395,7 @@ def post_entries(session: Session, specs: Sequence[EntrySpec]) -> dict[str, int]
         if spec.idempotency_key not in legs:
             legs[spec.idempotency_key] = rules.validate_postings(spec.postings)
             todo.append(spec)
-    found = _existing_ids(session, list(legs))
+    found = {} if checked else _existing_ids(session, list(legs))
     for key, (_id, kind) in found.items():
         wanted = next(s.kind for s in todo if s.idempotency_key == key)
         if kind != wanted:
@@ -483,14 +499,17 @@ def reverse_commissions(session: Session,
     locked and read in one go; keys already booked post nothing."""
     if not reversals:
         return {}
-    done = _existing_ids(session, [r.key for r in reversals])
+    # One read for the reversal keys and their bookings' keys.
+    keys = {r.key for r in reversals}
+    known = _existing_ids(session, sorted(keys | {r.booking_key for r in reversals}))
+    done = {k: v for k, v in known.items() if k in keys}
     for key, (_id, kind) in done.items():
         if kind != "refund_reversal":
             raise Conflict(f"idempotency key {key!r} was used for a {kind} entry",
                            field="idempotency_key", rule="same_kind")
     todo = [r for r in reversals if r.key not in done]
-    booking_ids = {k: v[0] for k, v in _existing_ids(
-        session, sorted({r.booking_key for r in todo})).items()}
+    booking_ids = {r.booking_key: known[r.booking_key][0] for r in todo
+                   if r.booking_key in known and known[r.booking_key][1] == "commission_booked"}
     states = queries.booking_states(session, list(booking_ids.values()), lock=True)
     refs = {int(i): (t, r) for i, t, r in session.execute(
         select(LedgerEntry.id, LedgerEntry.ref_type, LedgerEntry.ref_id)
@@ -510,5 +529,5 @@ def reverse_commissions(session: Session,
         specs.append(EntrySpec("refund_reversal", r.key, postings, ref_type=ref_type,
                                ref_id=ref_id, memo=r.memo or "refund", booking_entry_id=bid))
     out = {k: v[0] for k, v in done.items()}
-    out.update(post_entries(session, specs))
+    out.update(post_entries(session, specs, checked=True))
     return out

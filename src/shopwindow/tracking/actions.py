@@ -302,7 +302,21 @@ def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate
     locked, snapshots are applied in arrival order, and each touched order's ledger is
     reconciled once, after its newest snapshot of the batch (same keys, same balances).
     `terms` may bring partners' terms read earlier (the ingester caches them briefly).
+
+    Runs without autoflush: every read here is of rows written with Core statements
+    (postbacks, orders' first insert, ledger entries) or of rows this batch does not
+    change, so the ORM's changes (order updates, new lines, outbox rows) can wait for
+    the commit's one flush, where updates of the same shape go out as one executemany
+    (autoflush before each read cost a dozen small flushes per batch).
     """
+    with session.no_autoflush:
+        return _ingest_postbacks(session, items, take_rate_bps=take_rate_bps,
+                                 attribution_rule=attribution_rule, terms=terms)
+
+
+def _ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate_bps: int,
+                      attribution_rule: str,
+                      terms: dict[int, PartnerTerms] | None) -> list[PostbackResult]:
     now = utcnow()
     results: list[PostbackResult] = [DUPLICATE] * len(items)
     rows: dict[int, dict[str, Any]] = {}
