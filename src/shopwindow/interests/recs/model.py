@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "dae_epochs": 30,
     "dae_social": 0.3,      # weight of the friends' mean row in the autoencoder's input
     "dae_weight": 2.0,      # weight of the per-user max-scaled autoencoder softmax
-    "dae_max_cells": 20_000_000,  # users × core items above which the autoencoder is skipped
+    "dae_max_cells": 8_000_000,  # users × core items above which the autoencoder is skipped
     "seed": 0,
 }
 # Used only when scoring: the tuner varies them on one fitted model.
