@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(partners_pages.router)
     # Hot paths as plain Starlette endpoints: the tracked hand-off and partner postbacks.
     tracking_pages.install(app)
-    app.front_doors = (tracking_pages.front_door,)
+    app.front_doors = (tracking_pages.front_door, beacon.front_door)
     beacon.install(app)  # POST /api/sw/v1/events (analytics beacon)
     app.include_router(media_files.router)
     app.include_router(showcase_pages.router)  # before /@{username}/{post_id}

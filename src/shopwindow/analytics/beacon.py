@@ -32,6 +32,7 @@ from shopwindow.core.clock import utcnow
 from shopwindow.core.errors import Invalid
 from shopwindow.db.engine import Database
 from shopwindow.tracking import rules as tracking_rules
+from shopwindow.web.middleware import send_internal_error, with_security_headers
 
 log = logging.getLogger(__name__)
 PATH = "/api/sw/v1/events"
@@ -148,6 +149,25 @@ async def receive(request: Request) -> Response:
     accepted = sum(1 for r in rows if r["id"] in stored)
     return JSONResponse({"accepted": accepted, "duplicates": len(rows) - accepted,
                          "unknown": unknown, "dropped": 0}, status_code=202)
+
+
+async def front_door(app: Any, scope: Scope, receive_: Receive, send: Send) -> bool:
+    """POST /api/sw/v1/events before the app's middleware stack (the app calls this first
+    for every HTTP request; False: not this path). The answer gets the security headers
+    here; an unexpected error is a 500 problem (the body is consumed: it cannot be served
+    again). Why: the ASGI layers in front of `BeaconFastPath` were ~7 % of the process's
+    GIL time at 18,000 events a second."""
+    if scope["path"] != PATH or scope["method"] != "POST":
+        return False
+    scope["app"] = app
+    try:
+        response = await receive(Request(scope, receive_))
+    except Exception:
+        log.exception("event beacon failed")
+        await send_internal_error(scope, send)
+        return True
+    await response(scope, receive_, with_security_headers(send))
+    return True
 
 
 class BeaconFastPath:

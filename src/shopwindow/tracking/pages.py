@@ -12,9 +12,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse
 from starlette.responses import Response as StarletteResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.config import Settings
@@ -24,7 +23,11 @@ from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
 from shopwindow.tracking import actions, handoff, postbacks, queries, rules
 from shopwindow.web.deps import SESSION_COOKIE, DbSession, OptionalAuth, form_value
-from shopwindow.web.middleware import SECURITY_HEADERS
+from shopwindow.web.middleware import (
+    SECURITY_HEADERS,
+    send_internal_error,
+    with_security_headers,
+)
 from shopwindow.web.pages.common import PageRoute, page, require_csrf, require_viewer
 from shopwindow.web.templating import render
 
@@ -183,21 +186,13 @@ async def front_door(app: Any, scope: Scope, receive: Receive, send: Send) -> bo
             return False
         scope["app"] = app
         scope["path_params"] = {"slug": slug}
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
         try:
             answer = await postbacks.receive(Request(scope, receive))
         except Exception:
             log.exception("postback for %s failed", slug)
-            answer = JSONResponse(
-                {"type": "https://shopwindow.dev/problems/internal", "title": "Internal error",
-                 "status": 500, "detail": "Retry later", "instance": path,
-                 "code": "internal"}, status_code=500, media_type="application/problem+json")
-        await answer(scope, receive, send_with_headers)
+            await send_internal_error(scope, send)
+            return True
+        await answer(scope, receive, with_security_headers(send))
         return True
     return False
 

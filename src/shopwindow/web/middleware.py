@@ -34,3 +34,26 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_security_headers(send: Send) -> Send:
+    """`send` adding the security headers to the response start (front-door answers,
+    which are sent before `SecurityHeadersMiddleware`; their own headers never clash)."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+        await send(message)
+
+    return send_with_headers
+
+
+async def send_internal_error(scope: Scope, send: Send) -> None:
+    """A 500 problem (+ security headers) for a front door whose handler failed after it
+    consumed the request body (it cannot be served again through the app)."""
+    body = (b'{"type":"https://shopwindow.dev/problems/internal","title":"Internal error",'
+            b'"status":500,"detail":"Retry later","code":"internal"}')
+    await send({"type": "http.response.start", "status": 500, "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body})

@@ -69,6 +69,9 @@ def test_counts_once_per_window_and_credits_the_author(client: Any, db: Database
                         "surface": "home", "dwell_ms": 4200}])
     assert r.status_code == 202, r.text
     assert r.json() == {"accepted": 3, "duplicates": 1, "unknown": 0, "dropped": 0}
+    # Answered in front of the middleware stack, with the same security headers (once).
+    assert r.headers.get_list("x-content-type-options") == ["nosniff"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     again = _post(client, [_impr(world["post"])])
     assert again.json()["duplicates"] == 1 and again.json()["accepted"] == 0
     aggregator.drain(db)
@@ -128,6 +131,7 @@ def test_invalid_items_are_problems_naming_field_and_rule(
     r = client.post(URL, content=json.dumps({"events": [event]}), headers=HDRS)
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["x-frame-options"] == "DENY"
     body = r.json()
     assert body["errors"][0]["field"] == field and body["errors"][0]["rule"] == rule
     assert field in body["detail"]
