@@ -242,6 +242,55 @@ def test_mult_dae_learns_the_communities_and_is_seeded(data) -> None:
         fit_mult_dae(R, R[:5], hidden=16, epochs=1)
 
 
+def _reference_mult_dae(X_in: sp.csr_matrix, X_out: sp.csr_matrix, hidden: int, epochs: int,
+                        batch: int, lr: float, seed: int) -> dict[str, np.ndarray]:
+    """Textbook Mult-DAE training (dense target rows, plain softmax, textbook Adam) drawing
+    the same random numbers as fit_mult_dae: its optimised training must match it."""
+    rng = np.random.default_rng(seed)
+    n_in, n_out = X_in.shape[1], X_out.shape[1]
+    lim1, lim2 = np.sqrt(6.0 / (n_in + hidden)), np.sqrt(6.0 / (hidden + n_out))
+    w = {"W1": rng.uniform(-lim1, lim1, (n_in, hidden)), "b1": np.zeros(hidden),
+         "W2": rng.uniform(-lim2, lim2, (hidden, n_out)), "b2": np.zeros(n_out)}
+    w = {k: v.astype(np.float32).astype(np.float64) for k, v in w.items()}
+    m = {k: np.zeros_like(v) for k, v in w.items()}
+    v2 = {k: np.zeros_like(v) for k, v in w.items()}
+    users, t = np.flatnonzero(np.diff(X_out.indptr) > 0), 0
+    for _ in range(epochs):
+        order = rng.permutation(users)
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            x = X_in[idx].toarray().astype(np.float64)
+            x[x != 0] *= rng.random(int((x != 0).sum())) >= 0.5   # row-major, as CSR data
+            x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
+            h = np.tanh(x @ w["W1"] + w["b1"])
+            z = h @ w["W2"] + w["b2"]
+            soft = np.exp(z - z.max(axis=1, keepdims=True))
+            soft /= soft.sum(axis=1, keepdims=True)
+            y = X_out[idx].toarray()
+            d = (soft * y.sum(axis=1, keepdims=True) - y) / len(idx)
+            d_h = d @ w["W2"].T * (1.0 - h * h)
+            grads = {"W1": x.T @ d_h, "b1": d_h.sum(axis=0), "W2": h.T @ d, "b2": d.sum(axis=0)}
+            t += 1
+            for k, g in grads.items():
+                m[k] = 0.9 * m[k] + 0.1 * g
+                v2[k] = 0.999 * v2[k] + 0.001 * g * g
+                w[k] -= (lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+                         * m[k] / (np.sqrt(v2[k]) + 1e-8))
+    return w
+
+
+def test_mult_dae_training_matches_the_textbook_computation(data) -> None:
+    from shopwindow.interests.recs.dae import fit_mult_dae
+
+    R, S = data
+    X_in = sp.csr_matrix(R + 0.3 * (S @ R) / 3.0, dtype=np.float32)   # non-binary input
+    w = fit_mult_dae(X_in, R, hidden=8, epochs=5, batch=16, lr=1e-2, seed=3)
+    ref = _reference_mult_dae(X_in, R, hidden=8, epochs=5, batch=16, lr=1e-2, seed=3)
+    for k, v in w.items():
+        assert v.dtype == np.float32     # no float64 upcasts
+        np.testing.assert_allclose(v, ref[k], rtol=1e-3, atol=1e-5)
+
+
 def test_autoencoder_member_is_blended_folds_in_and_can_be_switched_off(data) -> None:
     R, S = data
     m = SocialRecommender(l2=5.0, min_item_count=1, dae_hidden=16, dae_epochs=20).fit(R, S)
