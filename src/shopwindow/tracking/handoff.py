@@ -81,6 +81,16 @@ def check_url(session: Session, partner_id: int, url: str,
             partner.name)
 
 
+def _target(session: Session, h: showcase_q.HandoffTarget, partner: Any | None,
+            expires: float) -> Target:
+    """A checked Target from showcase's hand-off row (RuleViolation: off the partner)."""
+    url, origin, param, ext, active, name = check_url(session, h.partner_id, h.product_url,
+                                                      partner)
+    return Target(int(h.recommendation_id), int(h.creator_id), int(h.product_id),
+                  int(h.partner_id), active, name, param, url, origin, ext,
+                  bool(h.available), expires)
+
+
 def tracked_url(target: Target, token: str) -> str:
     """The partner URL carrying the tracking id; re-checked to stay on the same origin."""
     url = partner_rules.add_tracking(target.product_url, target.tracking_param, token)
@@ -176,13 +186,9 @@ class TargetCache:
             if partner is None:
                 continue
             try:
-                url, origin, param, ext, active, name = check_url(
-                    session, h.partner_id, h.product_url, partner)
+                out[rid] = _target(session, h, partner, expires)
             except RuleViolation:
                 continue
-            out[rid] = Target(int(h.recommendation_id), int(h.creator_id), int(h.product_id),
-                              int(h.partner_id), active, name, param, url, origin, ext,
-                              bool(h.available), expires)
         with self._lock:
             if len(self._items) + len(out) > MAX_TARGETS:
                 self._items.clear()
@@ -196,10 +202,7 @@ class TargetCache:
     def load(self, session: Session, recommendation_id: int) -> Target:
         """Read the target from the database (NotFound / RuleViolation) and cache it."""
         h = showcase_q.get_recommendation_for_handoff(session, recommendation_id)
-        url, origin, param, ext, active, name = check_url(session, h.partner_id, h.product_url)
-        t = Target(int(h.recommendation_id), int(h.creator_id), int(h.product_id),
-                   int(h.partner_id), active, name, param, url, origin, ext,
-                   bool(h.available), time.monotonic() + TARGET_TTL)
+        t = _target(session, h, None, time.monotonic() + TARGET_TTL)
         with self._lock:
             if len(self._items) >= MAX_TARGETS:
                 self._items.clear()

@@ -198,11 +198,10 @@ async def front_door(app: Any, scope: Scope, receive: Receive, send: Send) -> bo
 
 
 class FastPaths:
-    """Pure ASGI front: /go/{id} and partner postbacks skip the app's router.
-
-    FastAPI matches a request against every route in turn; at this app's size that costs
-    more than the hand-off itself, so the hot paths are dispatched here by prefix.
-    """
+    """Pure ASGI front: /go/{id} skips the app's router (FastAPI matches a request against
+    every route in turn; at this app's size that costs more than the hand-off itself).
+    The front door answers successful hand-offs before the middleware; what reaches this
+    layer is a hand-off that is not a 302 (an error page)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -215,14 +214,6 @@ class FastPaths:
                 if rid and "/" not in rid:
                     scope["path_params"] = {"recommendation_id": rid}
                     response = await go(Request(scope, receive))
-                    await response(scope, receive, send)
-                    return
-            elif path.startswith("/partners/") and path.endswith("/postbacks") and \
-                    scope["method"] == "POST":
-                slug = path[len("/partners/"):-len("/postbacks")]
-                if slug and "/" not in slug:
-                    scope["path_params"] = {"slug": slug}
-                    response = await postbacks.receive(Request(scope, receive))
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)

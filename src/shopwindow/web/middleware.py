@@ -26,23 +26,19 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                existing = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in existing]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_security_headers(send))
 
 
 def with_security_headers(send: Send) -> Send:
-    """`send` adding the security headers to the response start (front-door answers,
-    which are sent before `SecurityHeadersMiddleware`; their own headers never clash)."""
+    """`send` adding the security headers a response does not set itself to its start
+    message (the middleware, and the front-door answers sent before it)."""
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            headers = list(message.get("headers", []))
+            existing = {k.lower() for k, _ in headers}
+            message["headers"] = headers + [
+                (k, v) for k, v in SECURITY_HEADERS if k not in existing]
         await send(message)
 
     return send_with_headers
