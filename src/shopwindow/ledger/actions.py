@@ -19,33 +19,13 @@ from shopwindow.core.clock import as_utc, utcnow
 from shopwindow.core.errors import Conflict, Invalid, NotFound, RuleViolation
 from shopwindow.core.ids import new_id
 from shopwindow.core.money import Money
-from shopwindow.db.upsert import insert_ignore, insert_ignore_returning
+from shopwindow.db.upsert import insert_ignore_returning
 from shopwindow.ledger import queries, rules
 from shopwindow.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 from shopwindow.ledger.rules import AccountRef, Posting
 from shopwindow.outbox import emit
 
 BookingRef = int | str  # a booking's entry id or its idempotency key
-
-
-def _account_ids(
-    session: Session, keys: set[tuple[AccountRef, str]]
-) -> dict[tuple[AccountRef, str], int]:
-    """Get or create the ledger accounts for (ref, currency) pairs."""
-    now = utcnow()
-    # Sorted so concurrent callers take the unique-index locks in the same order.
-    ordered = sorted(keys)
-    insert_ignore(session, LedgerAccount.__table__, [
-        {"id": new_id(), "kind": r.kind, "owner_type": r.owner_type, "owner_id": r.owner_id,
-         "currency": cur, "created_at": now}
-        for r, cur in ordered
-    ])
-    out: dict[tuple[AccountRef, str], int] = {}
-    for r, cur in ordered:
-        out[(r, cur)] = session.execute(select(LedgerAccount.id).where(
-            LedgerAccount.kind == r.kind, LedgerAccount.owner_type == r.owner_type,
-            LedgerAccount.owner_id == r.owner_id, LedgerAccount.currency == cur)).scalar_one()
-    return out
 
 
 def _existing(session: Session, key: str, kind: str) -> LedgerEntry | None:
@@ -338,9 +318,10 @@ class CommissionReversal:
     memo: str = "refund"
 
 
-def _account_ids_bulk(
+def _account_ids(
     session: Session, keys: set[tuple[AccountRef, str]]
 ) -> dict[tuple[AccountRef, str], int]:
+    """Get or create the ledger accounts for (ref, currency) pairs."""
     # Read first: accounts are created once and then only read, so the usual batch needs
     # one statement; only missing ones are inserted (ON CONFLICT DO NOTHING: a concurrent
     # transaction may create the same account) and read again.
@@ -405,7 +386,7 @@ def post_entries(session: Session, specs: Sequence[EntrySpec], *,
     todo = [s for s in todo if s.idempotency_key not in found]
     if not todo:
         return out
-    accounts = _account_ids_bulk(session, {(ref, m.currency) for s in todo
+    accounts = _account_ids(session, {(ref, m.currency) for s in todo
                                            for ref, m in legs[s.idempotency_key]})
     now = utcnow()
     rows = []
