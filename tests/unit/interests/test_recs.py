@@ -340,6 +340,34 @@ def test_score_batches_match_single_user_scores(model) -> None:
     np.testing.assert_allclose(batch[1], model.score(np.array([9]))[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("params", [
+    {"dae_hidden": 16, "dae_epochs": 5},                       # every member blended
+    {"dae_hidden": 16, "dae_epochs": 5, "dae_social": 0.7, "als_social": 0.4},
+    {"gf_weight": 0.0, "beta": 0.0},
+    {"max_dense_items": 5, "factors": 8},                      # ALS factor fallback
+])
+def test_single_user_path_scores_like_the_batch_path(data, params) -> None:
+    """`recommend` scores one user on dense vectors; it must rank exactly as `score`."""
+    R, S = data
+    m = SocialRecommender(l2=5.0, min_item_count=1, **params).fit(R, S)
+    weighted = sp.csr_matrix((np.array([2.0, 1.0, 0.5], np.float32), ([0] * 3, [30, 31, 2])),
+                             shape=(1, N_USERS))
+    row = sp.csr_matrix((np.ones(3, np.float32), ([0] * 3, [20, 4, 29])), shape=(1, N_ITEMS))
+    empty_items = sp.csr_matrix((1, N_ITEMS), dtype=np.float32)
+    empty_links = sp.csr_matrix((1, N_USERS), dtype=np.float32)
+    cases = [(0, None, None), (27, None, None), (N_USERS + 3, None, None),  # stored / new
+             (5, row, None), (5, None, weighted), (N_USERS, empty_items, weighted),
+             (8, empty_items, None), (12, row, empty_links)]
+    for user, R_row, S_row in cases:
+        ref = m.score(np.array([user]), R_row, S_row)[0]
+        own = set((R_row if R_row is not None else
+                   R[user] if user < N_USERS else empty_items).indices.tolist())
+        items, scores = m.recommend(user, N_ITEMS, R_row=R_row, S_row=S_row)
+        assert set(items.tolist()) == set(range(N_ITEMS)) - own
+        np.testing.assert_allclose(scores, ref[items], rtol=1e-5, atol=1e-6)
+        assert (np.diff(scores) <= 0).all()
+
+
 def test_save_load_round_trip(model, tmp_path: Path) -> None:
     path = tmp_path / "recs.npz"
     model.save(path)

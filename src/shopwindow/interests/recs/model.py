@@ -200,16 +200,125 @@ class SocialRecommender:
                   R_row: sp.csr_matrix | None = None,
                   S_row: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and scores, without the user's own items and `exclude`."""
-        users = np.asarray([user], dtype=np.int64)
-        own = self._user_rows(users, R_row)
+        own, friends, weights = self._one_user(user, R_row, S_row)
         # One user's products are tiny: BLAS threads only add hand-off latency (tens of ms
         # on a loaded machine), so a single request runs single-threaded.
         with _blas_controller().limit(limits=1, user_api="blas"):
-            scores = self.score(users, own, S_row)[0]
-        scores[own.indices] = -np.inf
+            scores = self._score_one(own, friends, weights)
+        scores[own] = -np.inf
         if exclude is not None and len(exclude):
             scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
         return top_k(scores, k)
+
+    # ------------------------------------------------------- single-user scoring
+    # `score` builds about two dozen small sparse matrices per call, which for one user
+    # cost more than the arithmetic. A request scores one user, so this path computes the
+    # same blend on dense vectors and index arrays (the same products, in the same order
+    # of terms; a test holds it equal to `score`).
+    def _one_user(self, user: int, R_row: sp.csr_matrix | None,
+                  S_row: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The user's own item indices, linked user indices and the links' row weights."""
+        R = self._fitted_R()
+        if user < 0:
+            raise ValueError("user indices must be >= 0")
+        if R_row is not None:
+            own = _binary(as_csr(R_row, (1, R.shape[1]))).indices
+        elif user < R.shape[0]:
+            own = R.indices[R.indptr[user]:R.indptr[user + 1]]
+        else:
+            own = np.empty(0, dtype=np.int32)
+        if S_row is not None:
+            links = as_csr(S_row, (1, R.shape[0]))
+            friends, weights = links.indices, links.data
+        elif self._S is not None and user < self._S.shape[0]:
+            lo, hi = self._S.indptr[user], self._S.indptr[user + 1]
+            friends, weights = self._S.indices[lo:hi], self._S.data[lo:hi]
+        else:
+            friends, weights = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
+        keep = weights != 0
+        if not keep.all():
+            friends, weights = friends[keep], weights[keep]
+        return np.sort(own).astype(np.int64), friends.astype(np.int64), weights
+
+    def _friends_mean(self, friends: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Dense mean of the linked users' training rows, weighted like `row_normalise`."""
+        R = self._fitted_R()
+        mean = np.zeros(R.shape[1], dtype=np.float32)
+        if not len(friends):
+            return mean
+        w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32)
+        lo, hi = R.indptr[friends], R.indptr[friends + 1]
+        lengths = hi - lo
+        if not lengths.sum():
+            return mean
+        # positions of every linked row's entries in R's arrays, without a Python loop
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        pos = starts + np.arange(lengths.sum())
+        np.add.at(mean, R.indices[pos], np.repeat(w, lengths) * R.data[pos])
+        return mean
+
+    def _score_one(self, own: np.ndarray, friends: np.ndarray,
+                   weights: np.ndarray) -> np.ndarray:
+        """Scores of every item for one user (what `score` gives for that row)."""
+        p = self.params
+        n_items = self.n_items
+        x = np.zeros(n_items, dtype=np.float32)
+        x[own] = 1.0
+        mean = self._friends_mean(friends, weights) if self._S is not None else None
+        has_friends = mean is not None and bool(mean.any())
+
+        def smoothed(alpha: float) -> np.ndarray:
+            if alpha <= 0 or not has_friends:
+                return x
+            assert mean is not None
+            return x + np.float32(alpha) * mean
+
+        xs = smoothed(float(p["alpha"]))
+        out = np.zeros(n_items, dtype=np.float32)
+        if self._B is not None:
+            xs_core = xs[self._core]
+            ease = _vector_times(xs_core, self._B)
+            if p["beta"]:
+                ease *= np.maximum(self._counts[self._core], 1.0) ** -float(p["beta"])
+            core_scores = _unit(ease)
+            if self._V is not None and p["gf_weight"]:
+                own_core = (x if len(own) else xs)[self._core]
+                gf_in, gf_out = self._gf_projections()
+                core_scores += float(p["gf_weight"]) * _unit(_vector_times(own_core, gf_in)
+                                                             @ gf_out)
+            if self._dae is not None and p["dae_weight"]:
+                dae_in = (xs_core if p["dae_social"] == p["alpha"]
+                          else smoothed(float(p["dae_social"]))[self._core])
+                core_scores += float(p["dae_weight"]) * self._dae_one(dae_in)
+            out[self._core] = core_scores
+        weight = 1.0 if self._B is None else float(p["als_weight"])
+        if self._Y is not None and weight:
+            xa = xs if self._B is None else smoothed(float(p["als_social"]))
+            if not len(own):
+                xa = xs
+            idx = np.flatnonzero(xa)
+            if len(idx):
+                conf = float(p["als_alpha"]) * xa[idx]
+                Yi = self._Y[idx]
+                A = self._gram() + (Yi.T * conf) @ Yi
+                u = np.linalg.solve(A, Yi.T @ (1.0 + conf)).astype(np.float32)
+                out += weight * _unit(self._Y @ u)
+        out += self._tie
+        return out
+
+    def _dae_one(self, row: np.ndarray) -> np.ndarray:
+        """`_dae_scores` for one dense input row over the core."""
+        assert self._dae is not None
+        idx = np.flatnonzero(row)
+        if not len(idx):
+            return np.zeros(len(row), dtype=np.float32)
+        vals = row[idx]
+        vals = vals / np.sqrt(np.dot(vals, vals))
+        h = np.tanh(_vector_times_at(idx, vals, self._dae["W1"]) + self._dae["b1"])
+        z = np.asarray(h @ self._dae["W2"] + self._dae["b2"], dtype=np.float32)
+        z -= z.max()
+        np.exp(z, out=z)
+        return z
 
     def _dae_scores(self, rows: sp.csr_matrix) -> np.ndarray:
         """Mult-DAE softmax for input rows over the core, scaled to a per-user maximum of 1
@@ -350,6 +459,25 @@ def _own_or_smoothed(X: sp.csr_matrix, Xs: sp.csr_matrix,
         return X
     keep = sp.diags((~empty).astype(np.float32))
     return sp.csr_matrix(keep @ X + sp.diags(empty.astype(np.float32)) @ Xs)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """A vector divided by its largest absolute value (`_unit_rows` for one row)."""
+    top = np.abs(v).max(initial=0.0)
+    return v / top if top > 0 else np.zeros_like(v)
+
+
+def _vector_times(v: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """v @ M for a mostly-zero dense vector v: only the rows of M where v is non-zero."""
+    idx = np.flatnonzero(v)
+    return _vector_times_at(idx, v[idx], M)
+
+
+def _vector_times_at(idx: np.ndarray, vals: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """vals @ M[idx] without copying the rows out of M: scipy's CSR kernel walks them."""
+    row = sp.csr_matrix((vals.astype(M.dtype, copy=False), idx,
+                         np.asarray([0, len(idx)], dtype=idx.dtype)), shape=(1, M.shape[0]))
+    return np.asarray(row @ M)[0]
 
 
 def _unit_rows(m: np.ndarray) -> np.ndarray:
