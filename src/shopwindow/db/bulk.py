@@ -52,6 +52,22 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), list(rows))
         return
+    _sqlite_insert(conn, table, rows, "")
+
+
+def sqlite_insert_ignore_returning(conn: Connection, table: Table,
+                                   rows: Sequence[dict[str, Any]],
+                                   names: Sequence[str]) -> list[tuple[Any, ...]]:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING names` of every row on SQLite, the same
+    way as `insert_many` (the returned columns must need no conversion: ids, text)."""
+    if not rows:
+        return []
+    return _sqlite_insert(conn, table, rows,
+                          f" ON CONFLICT DO NOTHING RETURNING {', '.join(names)}")
+
+
+def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                   tail: str) -> list[tuple[Any, ...]]:
     cols = [c.name for c in table.columns]
     convs = [_converter(c.type) for c in table.columns]
     params = [v for r in rows
@@ -60,7 +76,11 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
     per = max(1, MAX_VARIABLES // len(cols))
     width = len(cols)
+    out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), per):
         n = min(per, len(rows) - start)
-        conn.exec_driver_sql(head + ", ".join([one] * n),
-                             tuple(params[start * width:(start + n) * width]))
+        result = conn.exec_driver_sql(head + ", ".join([one] * n) + tail,
+                                      tuple(params[start * width:(start + n) * width]))
+        if tail:
+            out.extend(tuple(r) for r in result.fetchall())
+    return out

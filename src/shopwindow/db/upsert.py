@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from sqlalchemy import Integer, String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from shopwindow.db.bulk import sqlite_insert_ignore_returning
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> int:
@@ -37,7 +41,20 @@ def insert_ignore_returning(session: Session, table: Any, rows: list[dict[str, A
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
+    conn = session.connection()
+    names = tuple(str(c.key) for c in columns)
+    base = getattr(table, "__table__", table)
+    if (conn.dialect.name == "sqlite" and len(rows[0]) == len(base.columns)
+            and all(isinstance(base.c[n].type, Integer | String) for n in names)):
+        return sqlite_insert_ignore_returning(conn, base, rows, names)
+    stmt = _returning_stmt(conn.dialect.name, table, names)
+    return list(conn.execute(stmt, rows).all())
+
+
+@functools.cache
+def _returning_stmt(dialect: str, table: Any, names: tuple[str, ...]) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING RETURNING statement, built once per table and
+    columns: building it per call cost more than executing it on hot paths (postbacks)."""
+    table = getattr(table, "__table__", table)
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    stmt = ins.on_conflict_do_nothing().returning(*columns)
-    return list(session.connection().execute(stmt, rows).all())
+    return ins.on_conflict_do_nothing().returning(*(table.c[n] for n in names))

@@ -312,11 +312,14 @@ def _load_authors(session: Session, author_ids: list[int]) -> None:
         _cap(authors, MAX_AUTHORS)
 
 
+_ORIG = aliased(Post, name="orig")  # built once: aliased() is costly per call
+
+
 def _meta_rows(session: Session, ids: list[int]) -> dict[int, Meta]:
     out: dict[int, Meta] = {}
     if not ids:
         return out
-    orig = aliased(Post)
+    orig = _ORIG
     for i in range(0, len(ids), 500):
         rows = session.execute(
             select(Post.id, Post.account_id, Post.reblog_of_id, Post.deleted_at,

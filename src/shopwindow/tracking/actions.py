@@ -4,12 +4,12 @@ settle commission. See docs/tracking.md."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
@@ -19,7 +19,7 @@ from shopwindow.db.bulk import insert_many
 from shopwindow.db.uow import after_commit
 from shopwindow.db.upsert import insert_ignore_returning
 from shopwindow.ledger import actions as ledger
-from shopwindow.outbox import emit
+from shopwindow.outbox import emit, emit_many
 from shopwindow.outbox.events import DomainEvent, OutboxEvent, handlers_for, publish
 from shopwindow.partners import queries as partners_q
 from shopwindow.partners import rules as partner_rules
@@ -62,6 +62,7 @@ def click_row(*, items: list[ClickItem], partner_id: int, surface: str, fan_id: 
 CLICKS_EVENT = "tracking.clicks_recorded"
 CLICK_TABLE: Table = Click.__table__  # type: ignore[assignment]
 OUTBOX_TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
+_ClickRow = Row[Any]  # a tracking_click row read with Core
 
 
 def _clicks_event(rows: list[dict[str, Any]]) -> DomainEvent:
@@ -261,6 +262,92 @@ class PostbackIn:
 
 
 DUPLICATE = PostbackResult("duplicate")
+ORDER_TABLE: Table = Order.__table__  # type: ignore[assignment]
+LINE_TABLE: Table = OrderLine.__table__  # type: ignore[assignment]
+POSTBACK_TABLE: Table = Postback.__table__  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class _OrderState:
+    """An order row being changed by a postback batch (Core rows, not ORM objects: the
+    unit of work's bookkeeping was a quarter of ingestion's CPU). Written back by id."""
+
+    id: int
+    partner_id: int
+    external_order_id: str
+    click_id: int | None
+    tracking_id: str | None
+    creator_id: int | None
+    recommendation_id: int | None
+    status: str
+    currency: str
+    total_minor: int
+    refunded_minor: int
+    attribution: str
+    reason: str | None
+    commission_minor: int
+    reversed_minor: int
+    placed_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    last_sequence: int
+    created_at: datetime
+    updated_at: datetime
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in _ORDER_MUTABLE)
+
+
+@dataclass(slots=True)
+class _LineState:
+    """An order line being written by a postback batch (`new` ones are inserted)."""
+
+    id: int
+    order_id: int
+    line_id: str
+    product_ref: str
+    gtin: str | None
+    category: str | None
+    title: str
+    quantity: int
+    amount_minor: int
+    refunded_minor: int
+    creator_id: int | None
+    recommendation_id: int | None
+    rate_bps: int
+    commission_minor: int
+    reversed_minor: int
+    new: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in _LINE_COLUMNS}
+
+
+_O, _L, _C = ORDER_TABLE.c, LINE_TABLE.c, CLICK_TABLE.c
+# Ingestion's reads, built once with expanding parameters (run on the connection: a
+# statement rebuilt per batch and run through the ORM session cost ~4x the query).
+_LOCK_ORDERS = select(ORDER_TABLE).where(
+    _O.partner_id == bindparam("partner_id"),
+    _O.external_order_id.in_(bindparam("ext", expanding=True))).order_by(_O.id).with_for_update()
+_LINES_OF = select(LINE_TABLE).where(_L.order_id.in_(bindparam("ids", expanding=True)))
+_CLICKS_BY_TOKEN = select(CLICK_TABLE).where(_C.token.in_(bindparam("tokens", expanding=True)))
+_CLICK_BY_ID = select(CLICK_TABLE).where(_C.id == bindparam("id"))
+_FAN_CLICKS = select(_C.created_at, _C.id).where(
+    _C.fan_id == bindparam("fan_id"), _C.partner_id == bindparam("partner_id"),
+    _C.flagged_reason.is_(None), _C.created_at >= bindparam("since"),
+    _C.created_at <= bindparam("until"))
+_MARK_STALE = update(POSTBACK_TABLE).where(POSTBACK_TABLE.c.id == bindparam("pb_id")).values(
+    status="stale", reason="older_sequence")
+_ORDER_MUTABLE = ("click_id", "creator_id", "recommendation_id", "status", "currency",
+                  "total_minor", "refunded_minor", "attribution", "reason",
+                  "commission_minor", "reversed_minor", "placed_at", "paid_at",
+                  "cancelled_at", "last_sequence", "updated_at")
+_LINE_COLUMNS = tuple(c.name for c in LINE_TABLE.columns)
+# One statement shape for every changed order (and line) of a batch: one executemany.
+_UPDATE_ORDER = update(ORDER_TABLE).where(ORDER_TABLE.c.id == bindparam("o_id")).values(
+    {c: bindparam(f"o_{c}") for c in _ORDER_MUTABLE})
+_UPDATE_LINE = update(LINE_TABLE).where(LINE_TABLE.c.id == bindparam("l_id")).values(
+    refunded_minor=bindparam("l_refunded"), reversed_minor=bindparam("l_reversed"))
 
 
 def _postback_row(item: PostbackIn, now: datetime) -> dict[str, Any]:
@@ -310,8 +397,27 @@ def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate
     (autoflush before each read cost a dozen small flushes per batch).
     """
     with session.no_autoflush:
-        return _ingest_postbacks(session, items, take_rate_bps=take_rate_bps,
-                                 attribution_rule=attribution_rule, terms=terms)
+        try:
+            results = _ingest_postbacks(session, items, take_rate_bps=take_rate_bps,
+                                        attribution_rule=attribution_rule, terms=terms)
+        except BaseException:
+            session.info.pop(_LATER_KEY, None)
+            raise
+        _emit_collected(session)
+        return results
+
+
+_LATER_KEY = "tracking_events"
+
+
+def _later(session: Session, event_type: str, **payload: Any) -> None:
+    """Queue a domain event of this ingestion batch; `_emit_collected` writes the queue in
+    one statement (`emit_many`), keeping the order events were raised in."""
+    session.info.setdefault(_LATER_KEY, []).append((event_type, payload))
+
+
+def _emit_collected(session: Session) -> None:
+    emit_many(session, session.info.pop(_LATER_KEY, []))
 
 
 def _ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate_bps: int,
@@ -342,7 +448,7 @@ def _ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rat
         if row["id"] not in stored:
             continue
         if row["status"] == "rejected":
-            emit(session, "tracking.postback_rejected", partner_id=row["partner_id"],
+            _later(session, "tracking.postback_rejected", partner_id=row["partner_id"],
                  postback_id=row["id"], reason=row["reason"])
             results[i] = PostbackResult("rejected", row["reason"])
         else:
@@ -354,15 +460,20 @@ def _ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rat
     firsts: dict[tuple[int, str], _Snapshot] = {}
     for i in accepted:
         firsts.setdefault((items[i].partner_id, snaps[i].order_id), snaps[i])
+    conn = session.connection()
     orders = _lock_orders(session, firsts, now)
-    lines: dict[int, dict[str, OrderLine]] = {o.id: {} for o in orders.values()}
-    for ln in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(list(lines)))):
+    before = {o.id: o.values() for o in orders.values()}
+    lines: dict[int, dict[str, _LineState]] = {o.id: {} for o in orders.values()}
+    for r in conn.execute(_LINES_OF, {"ids": list(lines)}):
+        ln = _LineState(**r._mapping)
         lines[ln.order_id][ln.line_id] = ln
+    lines_before = {ln.id: (ln.refunded_minor, ln.reversed_minor)
+                    for by_line in lines.values() for ln in by_line.values()}
     tokens = sorted({s.tracking_id for k, s in firsts.items()
                      if s.tracking_id and orders[k].attribution == "new"})
-    clicks = {(c.partner_id, c.token): c for c in session.scalars(
-        select(Click).where(Click.token.in_(tokens)))} if tokens else {}
-    touched: dict[int, Order] = {}
+    clicks = {(c.partner_id, c.token): c for c in conn.execute(
+        _CLICKS_BY_TOKEN, {"tokens": tokens})} if tokens else {}
+    touched: dict[int, _OrderState] = {}
     stale: list[int] = []
     for i in accepted:
         snap = snaps[i]
@@ -378,38 +489,65 @@ def _ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rat
             results[i] = PostbackResult("stale", "older_sequence", order.id)
     if stale:
         # Core executemany (by primary key): only the stale minority is touched twice.
-        session.connection().execute(
-            update(Postback).where(Postback.id == bindparam("pb_id"))
-            .values(status="stale", reason="older_sequence"), [{"pb_id": x} for x in stale])
+        conn.execute(_MARK_STALE, [{"pb_id": x} for x in stale])
     _reconcile(session, list(touched.values()), lines, partners, take_rate_bps)
+    _write_back(session, orders.values(), before, lines, lines_before)
     return results
 
 
+def _write_back(session: Session, orders: Iterable[_OrderState],
+                before: dict[int, tuple[Any, ...]], lines: dict[int, dict[str, _LineState]],
+                lines_before: dict[int, tuple[int, int]]) -> None:
+    """Store what the batch changed: new lines, then changed orders and lines, each as one
+    statement (executemany by primary key)."""
+    conn = session.connection()
+    all_lines = [ln for by_line in lines.values() for ln in by_line.values()]
+    insert_many(conn, LINE_TABLE, [ln.row() for ln in all_lines if ln.new])
+    changed = [o for o in orders if o.values() != before[o.id]]
+    if changed:
+        conn.execute(_UPDATE_ORDER, [{"o_id": o.id, **{f"o_{c}": v for c, v in zip(
+            _ORDER_MUTABLE, o.values(), strict=True)}} for o in changed])
+    moved = [ln for ln in all_lines if not ln.new
+             and (ln.refunded_minor, ln.reversed_minor) != lines_before[ln.id]]
+    if moved:
+        conn.execute(_UPDATE_LINE, [{"l_id": ln.id, "l_refunded": ln.refunded_minor,
+                                     "l_reversed": ln.reversed_minor} for ln in moved])
+    # ORM copies of these rows loaded earlier in the caller's session are now stale
+    for model, ids in ((Order, [o.id for o in changed]),
+                       (OrderLine, [ln.id for ln in all_lines])):
+        for pk in ids:
+            obj = session.identity_map.get(session.identity_key(model, pk))
+            if obj is not None:
+                session.expire(obj)
+
+
 def _lock_orders(session: Session, firsts: dict[tuple[int, str], _Snapshot],
-                 now: datetime) -> dict[tuple[int, str], Order]:
+                 now: datetime) -> dict[tuple[int, str], _OrderState]:
     """Create missing order rows (INSERT … ON CONFLICT DO NOTHING: two first events of one
     order at the same moment create one row), then lock them all in id order."""
     insert_ignore_returning(session, Order.__table__, [{
         "id": new_id(), "partner_id": pid, "external_order_id": ext,
         "tracking_id": s.tracking_id, "status": s.status, "currency": s.currency,
         "total_minor": 0, "refunded_minor": 0, "attribution": "new", "commission_minor": 0,
-        "reversed_minor": 0, "last_sequence": 0, "created_at": now, "updated_at": now}
+        "reversed_minor": 0, "last_sequence": 0, "created_at": now, "updated_at": now,
+        "click_id": None, "creator_id": None, "recommendation_id": None, "reason": None,
+        "placed_at": None, "paid_at": None, "cancelled_at": None}
         for (pid, ext), s in sorted(firsts.items())], Order.id)
     by_partner: dict[int, list[str]] = defaultdict(list)
     for pid, ext in firsts:
         by_partner[pid].append(ext)
-    out: dict[tuple[int, str], Order] = {}
+    out: dict[tuple[int, str], _OrderState] = {}
+    conn = session.connection()
     for pid, exts in sorted(by_partner.items()):
-        for o in session.scalars(select(Order).where(
-                Order.partner_id == pid, Order.external_order_id.in_(exts))
-                .order_by(Order.id).with_for_update()):
+        for r in conn.execute(_LOCK_ORDERS, {"partner_id": pid, "ext": exts}):
+            o = _OrderState(**r._mapping)
             out[(pid, o.external_order_id)] = o
     return out
 
 
-def _apply(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
-           partner: PartnerTerms, clicks: dict[tuple[int, str], Click], attribution_rule: str,
-           now: datetime) -> bool:
+def _apply(session: Session, order: _OrderState, by_line: dict[str, _LineState],
+           snap: _Snapshot, partner: PartnerTerms, clicks: dict[tuple[int, str], _ClickRow],
+           attribution_rule: str, now: datetime) -> bool:
     """Update the order from a snapshot; returns whether the snapshot was the newest."""
     fresh = snap.sequence > order.last_sequence
     if order.attribution == "new":
@@ -430,27 +568,26 @@ def _apply(session: Session, order: Order, by_line: dict[str, OrderLine], snap: 
             # Only refunds change after the order is placed; never let them shrink.
             ln.refunded_minor = max(ln.refunded_minor, data["refunded_minor"])
     if order.refunded_minor > refunded_before:
-        emit(session, "tracking.order_refunded", order_id=order.id, partner_id=order.partner_id,
+        _later(session, "tracking.order_refunded", order_id=order.id, partner_id=order.partner_id,
              creator_id=order.creator_id, refunded_minor=order.refunded_minor,
              currency=order.currency)
     if order.status == "cancelled" and status_before != "cancelled":
-        emit(session, "tracking.order_cancelled", order_id=order.id,
+        _later(session, "tracking.order_cancelled", order_id=order.id,
              partner_id=order.partner_id, creator_id=order.creator_id)
     return True
 
 
-def _click_candidates(session: Session, click: Click, placed_at: datetime,
+def _click_candidates(session: Session, click: _ClickRow, placed_at: datetime,
                       window_days: int) -> list[tuple[datetime, int]]:
-    rows = session.execute(select(Click.created_at, Click.id).where(
-        Click.fan_id == click.fan_id, Click.partner_id == click.partner_id,
-        Click.flagged_reason.is_(None),
-        Click.created_at >= placed_at - timedelta(days=window_days),
-        Click.created_at <= placed_at + timedelta(minutes=5))).all()
+    rows = session.connection().execute(_FAN_CLICKS, {
+        "fan_id": click.fan_id, "partner_id": click.partner_id,
+        "since": placed_at - timedelta(days=window_days),
+        "until": placed_at + timedelta(minutes=5)}).all()
     return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 
-def _attribute(session: Session, order: Order, by_line: dict[str, OrderLine], snap: _Snapshot,
-               partner: PartnerTerms, clicks: dict[tuple[int, str], Click],
+def _attribute(session: Session, order: _OrderState, by_line: dict[str, _LineState],
+               snap: _Snapshot, partner: PartnerTerms, clicks: dict[tuple[int, str], _ClickRow],
                attribution_rule: str) -> None:
     """Decide once, on the order's first event, whose click it was and what each line earns."""
     placed_at = snap.placed_at or snap.paid_at or utcnow()
@@ -460,7 +597,7 @@ def _attribute(session: Session, order: Order, by_line: dict[str, OrderLine], sn
             _click_candidates(session, click, placed_at, partner.attribution_window_days),
             attribution_rule)
         if chosen is not None and chosen != click.id:
-            click = session.get(Click, chosen) or click
+            click = session.connection().execute(_CLICK_BY_ID, {"id": chosen}).first() or click
     facts = None
     if click is not None:
         # Memoised per session: the identity map holds accounts only weakly.
@@ -495,12 +632,11 @@ def _attribute(session: Session, order: Order, by_line: dict[str, OrderLine], sn
         if reason is None:
             rate = partner_rules.rate_for(data["category"], partner.default_rate_bps, rates)
             commission = rules.line_commission(data["amount_minor"], rate)
-        ln = OrderLine(id=new_id(), order_id=order.id, **{**data, "refunded_minor": 0},
-                       creator_id=creator_id, recommendation_id=rec_id, rate_bps=rate,
-                       commission_minor=commission, reversed_minor=0)
-        session.add(ln)
+        ln = _LineState(id=new_id(), order_id=order.id, **{**data, "refunded_minor": 0},
+                        creator_id=creator_id, recommendation_id=rec_id, rate_bps=rate,
+                        commission_minor=commission, reversed_minor=0, new=True)
         by_line[ln.line_id] = ln
-    emit(session, "tracking.order_recorded", order_id=order.id, partner_id=order.partner_id,
+    _later(session, "tracking.order_recorded", order_id=order.id, partner_id=order.partner_id,
          external_order_id=order.external_order_id, click_id=order.click_id,
          creator_id=order.creator_id, recommendation_id=order.recommendation_id,
          attribution=order.attribution, reason=reason, currency=snap.currency,
@@ -512,15 +648,16 @@ def booking_key(order_id: int, creator_id: int) -> str:
     return f"trk:com:{order_id}:{creator_id}"
 
 
-def _reconcile(session: Session, orders: list[Order], lines: dict[int, dict[str, OrderLine]],
-               partners: dict[int, PartnerTerms], take_rate_bps: int) -> None:
+def _reconcile(session: Session, orders: list[_OrderState],
+               lines: dict[int, dict[str, _LineState]], partners: dict[int, PartnerTerms],
+               take_rate_bps: int) -> None:
     """Make the ledger match the orders: commission booked once paid, reversed as far as
     cumulative refunds (or a cancellation) require. Idempotent by construction; all the
     batch's bookings, then all its reversals, are posted set-based."""
     bookings: list[ledger.CommissionBooking] = []
     reversals: list[ledger.CommissionReversal] = []
-    booked: list[tuple[Order, int, int, datetime]] = []
-    reversed_: list[tuple[Order, int, int, bool, str]] = []
+    booked: list[tuple[_OrderState, int, int, datetime]] = []
+    reversed_: list[tuple[_OrderState, int, int, bool, str]] = []
     for order in orders:
         if order.attribution != "attributed" or order.paid_at is None:
             continue
@@ -563,15 +700,17 @@ def _reconcile(session: Session, orders: list[Order], lines: dict[int, dict[str,
                 memo="cancellation" if cancelled else "refund"))
             reversed_.append((order, creator_id, amount, cancelled, key))
         order.reversed_minor = sum(ln.reversed_minor for ln in ols)
+    _emit_collected(session)  # the order's events before the ledger's, as raised
     entry_ids = ledger.book_commissions(session, bookings) if bookings else {}
     for order, creator_id, amount, settle_after in booked:
-        emit(session, "tracking.commission_booked", order_id=order.id,
+        _later(session, "tracking.commission_booked", order_id=order.id,
              partner_id=order.partner_id, creator_id=creator_id,
              entry_id=entry_ids[booking_key(order.id, creator_id)], commission_minor=amount,
              currency=order.currency, settle_after=settle_after.isoformat())
+    _emit_collected(session)
     reversal_ids = ledger.reverse_commissions(session, reversals) if reversals else {}
     for order, creator_id, amount, cancelled, key in reversed_:
-        emit(session, "tracking.commission_reversed", order_id=order.id,
+        _later(session, "tracking.commission_reversed", order_id=order.id,
              partner_id=order.partner_id, creator_id=creator_id,
              entry_id=reversal_ids.get(key), amount_minor=amount, currency=order.currency,
              reason="cancelled" if cancelled else "refunded")

@@ -117,3 +117,33 @@ def test_a_set_based_batch_handler_gets_the_whole_batch_in_order(uow):
         runtime.rt.run_handler_batch = orig_batch
         outbox._durable.pop("test.many", None)
         outbox._batch.pop("test.many_handler", None)
+
+
+def test_emit_many_writes_rows_now_and_publishes_in_order_after_commit(uow, session):
+    seen: list[tuple[str, dict]] = []
+    for etype in ("t.first", "t.second"):
+        outbox.subscribe_live(etype, lambda ev: seen.append((ev.type, ev.payload)))
+    try:
+        with pytest.raises(RuntimeError), uow() as s:
+            outbox.emit_many(s, [("t.first", {"n": 1})])
+            raise RuntimeError("boom")
+        assert seen == []
+        assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.type.in_(["t.first", "t.second"]))) == 0
+        with uow() as s:
+            outbox.emit(s, "t.second", n=0)
+            evs = outbox.emit_many(s, [("t.first", {"n": 1}), ("t.second", {"n": 2})])
+            assert outbox.emitted(s)[1:] == evs
+            # written with Core at once: visible to a query in the same transaction
+            assert s.scalar(select(func.count()).select_from(OutboxEvent).where(
+                OutboxEvent.id.in_([e.id for e in evs]))) == 2
+            assert seen == []
+        assert seen == [("t.second", {"n": 0}), ("t.first", {"n": 1}), ("t.second", {"n": 2})]
+        rows = {r.id: r for r in session.scalars(select(OutboxEvent).where(
+            OutboxEvent.id.in_([e.id for e in evs])))}
+        assert [(rows[e.id].type, rows[e.id].payload) for e in evs] == [
+            ("t.first", {"n": 1}), ("t.second", {"n": 2})]
+        assert all(r.dispatched_at is not None for r in rows.values())
+    finally:
+        for etype in ("t.first", "t.second"):
+            outbox._live[etype].clear()

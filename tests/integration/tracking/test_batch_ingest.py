@@ -102,6 +102,36 @@ def test_one_batch_answers_each_postback_and_books_the_ledger_once(uow: Any,
         assert s.scalar(select(func.count()).select_from(Postback)) == 7
 
 
+def test_ingestion_events_keep_their_order_and_orm_copies_are_refreshed(uow: Any) -> None:
+    """Ingestion writes with Core: ORM objects the caller loaded earlier in the same
+    session see the new values, and the domain events come out in the order raised
+    (the order's events, then the ledger's booking, then the commission event)."""
+    from shopwindow.outbox.events import emitted
+    from shopwindow.tracking.models import Order, OrderLine
+
+    pid, _creator, tokens = _setup(uow)
+    with uow() as s:
+        actions.ingest_postbacks(s, [actions.PostbackIn(
+            pid, "p1", _event("order.placed", 1, "E", tokens[0], paid=False))],
+            take_rate_bps=2000)
+    with uow() as s:
+        order = queries.find_order(s, pid, "E")
+        assert order is not None and order.status == "placed"
+        line = s.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).one()
+        assert line.refunded_minor == 0
+        actions.ingest_postbacks(s, [
+            actions.PostbackIn(pid, "p2", _event("order.paid", 2, "E", tokens[0])),
+            actions.PostbackIn(pid, "p3", _event("order.refunded", 3, "E", tokens[0],
+                                                 refunded=5000))], take_rate_bps=2000)
+        again = s.get(Order, order.id)
+        assert again is order and (order.status, order.commission_minor,
+                                   order.reversed_minor) == ("partially_refunded", 3000, 750)
+        assert (line.refunded_minor, line.reversed_minor) == (5000, 750)
+        assert [e.type for e in emitted(s)] == [
+            "tracking.order_refunded", "ledger.entry_posted", "tracking.commission_booked",
+            "ledger.entry_posted", "tracking.commission_reversed"]
+
+
 def test_ingester_acknowledges_after_commit_and_isolates_a_failing_event(
         uow: Any, db: Database, settings: Any) -> None:
     pid, _creator, tokens = _setup(uow)

@@ -55,3 +55,43 @@ def test_many_rows_are_split_into_statements_within_the_variable_limit(
         got = s.query(OutboxEvent).filter(OutboxEvent.id >= 100).order_by(OutboxEvent.id).all()
         assert [(e.id, e.type, e.payload, e.created_at) for e in got] == [
             (r["id"], r["type"], r["payload"], r["created_at"]) for r in rows]
+
+
+def test_insert_ignore_returning_skips_conflicts_and_returns_what_it_stored(
+        db: Database) -> None:
+    """Both paths (the SQLite driver-level one for full rows, SQLAlchemy's otherwise)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from shopwindow.db.upsert import insert_ignore_returning
+    from shopwindow.ledger.models import LedgerAccount
+
+    at = datetime(2026, 12, 6, 5, 30, 0, tzinfo=UTC)
+
+    def row(i: int, owner: int) -> dict:
+        return {"id": i, "kind": "creator_pending", "owner_type": "account",
+                "owner_id": owner, "currency": "CNY", "created_at": at}
+
+    s = db.sessions()
+    try:
+        got = insert_ignore_returning(s, LedgerAccount.__table__, [row(1, 7), row(2, 8)],
+                                      LedgerAccount.id, LedgerAccount.owner_id)
+        assert sorted(got) == [(1, 7), (2, 8)]
+        # the same (kind, owner, currency) again: skipped, only the new one comes back
+        got = insert_ignore_returning(s, LedgerAccount, [row(3, 8), row(4, 9)],
+                                      LedgerAccount.id)
+        assert [tuple(r) for r in got] == [(4,)]
+        # rows without every column take the generic path and the columns' defaults
+        partial = {k: v for k, v in row(5, 10).items() if k != "created_at"}
+        partial["created_at"] = at
+        del partial["currency"]
+        with pytest.raises(IntegrityError):  # currency is NOT NULL and has no default
+            insert_ignore_returning(s, LedgerAccount.__table__, [partial], LedgerAccount.id)
+        s.rollback()
+        got = insert_ignore_returning(s, LedgerAccount.__table__, [row(6, 11)],
+                                      LedgerAccount.id)
+        assert [tuple(r) for r in got] == [(6,)]
+        s.commit()
+        stored = s.query(LedgerAccount).order_by(LedgerAccount.id).all()
+        assert [(a.id, a.owner_id, a.created_at) for a in stored] == [(6, 11, at)]
+    finally:
+        s.close()
