@@ -344,6 +344,7 @@ def test_score_batches_match_single_user_scores(model) -> None:
     {"dae_hidden": 16, "dae_epochs": 5},                       # every member blended
     {"dae_hidden": 16, "dae_epochs": 5, "dae_social": 0.7, "als_social": 0.4},
     {"gf_weight": 0.0, "beta": 0.0},
+    {"user_rows_max_cells": 0},                  # friends' rows of B not cached
     {"max_dense_items": 5, "factors": 8},                      # ALS factor fallback
 ])
 def test_single_user_path_scores_like_the_batch_path(data, params) -> None:

@@ -57,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "dae_social": 0.3,      # weight of the friends' mean row in the autoencoder's input
     "dae_weight": 2.0,      # weight of the per-user max-scaled autoencoder softmax
     "dae_max_cells": 8_000_000,  # users × core items above which the autoencoder is skipped
+    # Serving only: every training user's EASE row (users × core items, float32) is kept
+    # in memory up to this size, so one request reads its friends' rows instead of
+    # hundreds of rows of the item-item matrix (the slowest part of a heavy request).
+    "user_rows_max_cells": 16_000_000,
     "seed": 0,
 }
 # Used only when scoring: the tuner varies them on one fitted model.
@@ -76,6 +80,7 @@ class SocialRecommender:
         self._S: sp.csr_matrix | None = None
         self._core = np.empty(0, dtype=np.int64)
         self._B: np.ndarray | None = None
+        self._UB: np.ndarray | None = None  # training users' rows times B (serving cache)
         self._Y: np.ndarray | None = None
         self._YtY: np.ndarray | None = None
         self._V: np.ndarray | None = None
@@ -130,8 +135,21 @@ class SocialRecommender:
                                         int(p["als_iters"]), float(p["als_alpha"]),
                                         int(p["seed"]))
             report("item factors", 1.0)
+        self._prepare_serving()
         self.fit_seconds = time.perf_counter() - t0
         return self
+
+    def _prepare_serving(self) -> None:
+        """Cache X[:, core] @ B (see `user_rows_max_cells`): the friends' part of a
+        single user's EASE scores becomes a weighted sum of a few cached rows."""
+        self._UB = None
+        R = self._R
+        if (self._B is None or R is None or self._S is None or not self._S.nnz
+                or R.shape[0] * len(self._core) > int(self.params["user_rows_max_cells"])):
+            return
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            self._UB = np.ascontiguousarray(
+                np.asarray(sp.csr_matrix(R[:, self._core]) @ self._B), dtype=np.float32)
 
     # ------------------------------------------------------------------ scoring
     @property
@@ -277,7 +295,13 @@ class SocialRecommender:
         out = np.zeros(n_items, dtype=np.float32)
         if self._B is not None:
             xs_core = xs[self._core]
-            ease = _vector_times(xs_core, self._B)
+            if self._UB is not None and xs is not x:
+                # (x + α·Σ w_f r_f) B = x B + α·Σ w_f (r_f B), the latter rows cached
+                ease = _vector_times(x[self._core], self._B)
+                w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32)
+                ease += np.float32(p["alpha"]) * (w @ self._UB[friends])
+            else:
+                ease = _vector_times(xs_core, self._B)
             if p["beta"]:
                 ease *= np.maximum(self._counts[self._core], 1.0) ** -float(p["beta"])
             core_scores = _unit(ease)
@@ -422,6 +446,7 @@ class SocialRecommender:
             model._V = np.ascontiguousarray(z["V"]) if "V" in z.files else None
             model._dae = ({k: np.ascontiguousarray(z[f"dae_{k}"]) for k in DAE_WEIGHTS}
                           if "dae_W1" in z.files else None)
+        model._prepare_serving()
         return model
 
 
