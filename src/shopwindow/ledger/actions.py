@@ -330,7 +330,6 @@ _READ_ACCOUNTS = select(_A.id, *_ACCOUNT_KEY).where(
     tuple_(*_ACCOUNT_KEY).in_(bindparam("keys", expanding=True)))
 _EXISTING = select(_E.idempotency_key, _E.id, _E.kind).where(
     _E.idempotency_key.in_(bindparam("keys", expanding=True)))
-_REFS = select(_E.id, _E.ref_type, _E.ref_id).where(_E.id.in_(bindparam("ids", expanding=True)))
 
 
 def _account_ids(
@@ -502,8 +501,6 @@ def reverse_commissions(session: Session,
     booking_ids = {r.booking_key: known[r.booking_key][0] for r in todo
                    if r.booking_key in known and known[r.booking_key][1] == "commission_booked"}
     states = queries.booking_states(session, list(booking_ids.values()), lock=True)
-    refs = {int(i): (t, r) for i, t, r in session.connection().execute(
-        _REFS, {"ids": list(states)})} if states else {}
     specs = []
     seen: set[str] = set()
     for r in todo:
@@ -515,7 +512,7 @@ def reverse_commissions(session: Session,
             raise NotFound("No such commission booking", field="booking")
         postings = _reversal_postings(states[bid], r.amount_minor)
         states[bid] = _after(states[bid], postings)
-        ref_type, ref_id = refs[bid]
+        ref_type, ref_id = states[bid].ref_type, states[bid].ref_id
         specs.append(EntrySpec("refund_reversal", r.key, postings, ref_type=ref_type,
                                ref_id=ref_id, memo=r.memo or "refund", booking_entry_id=bid))
     out = {k: v[0] for k, v in done.items()}

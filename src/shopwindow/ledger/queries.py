@@ -75,6 +75,8 @@ class BookingState:
     platform_revenue: int
     settled: bool
     settle_after: datetime | None
+    ref_type: str = ""  # what the booking is for (e.g. tracking_order and its id)
+    ref_id: str = ""
 
     @property
     def creator_outstanding(self) -> int:
@@ -304,7 +306,7 @@ _E, _A, _P = (LedgerEntry.__table__.c, LedgerAccount.__table__.c,
 # booking_states runs in every postback batch: its statements are built once, with
 # expanding parameters, and run on the connection (a rebuilt ORM statement cost ~4x the
 # query itself).
-_HEADS = select(_E.id, _E.settle_after).where(
+_HEADS = select(_E.id, _E.settle_after, _E.ref_type, _E.ref_id).where(
     _E.id.in_(bindparam("ids", expanding=True)), _E.kind == "commission_booked").order_by(_E.id)
 _HEADS_LOCKED = _HEADS.with_for_update()
 _BOOKING_SUMS = (
@@ -330,8 +332,8 @@ def booking_states(session: Session, booking_ids: Sequence[int], *,
     if not ids:
         return {}
     conn = session.connection()
-    heads = {int(i): s for i, s in conn.execute(_HEADS_LOCKED if lock else _HEADS,
-                                                {"ids": ids})}
+    heads = {int(i): (s, t, r) for i, s, t, r in conn.execute(
+        _HEADS_LOCKED if lock else _HEADS, {"ids": ids})}
     if not heads:
         return {}
     rows = conn.execute(_BOOKING_SUMS, {"ids": list(heads)})
@@ -348,7 +350,7 @@ def booking_states(session: Session, booking_ids: Sequence[int], *,
         who[b] = (partner_id, creator_id, currency)
     settled = {int(b) for (b,) in conn.execute(_SETTLED_OF, {"ids": list(heads)})}
     out: dict[int, BookingState] = {}
-    for b, settle_after in heads.items():
+    for b, (settle_after, ref_type, ref_id) in heads.items():
         partner_id, creator_id, currency = who.get(b, (0, None, ""))
         got = sums[b]
         out[b] = BookingState(
@@ -357,5 +359,5 @@ def booking_states(session: Session, booking_ids: Sequence[int], *,
             creator_available=got["creator_available"],
             platform_pending=got["platform_revenue_pending"],
             platform_revenue=got["platform_revenue"], settled=b in settled,
-            settle_after=settle_after)
+            settle_after=settle_after, ref_type=ref_type, ref_id=ref_id)
     return out

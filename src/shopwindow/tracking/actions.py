@@ -408,6 +408,7 @@ def ingest_postbacks(session: Session, items: Sequence[PostbackIn], *, take_rate
 
 
 _LATER_KEY = "tracking_events"
+CREATORS_KEY = "tracking_creators"  # session.info: creator id → deleted or unknown
 
 
 def _later(session: Session, event_type: str, **payload: Any) -> None:
@@ -600,13 +601,14 @@ def _attribute(session: Session, order: _OrderState, by_line: dict[str, _LineSta
             click = session.connection().execute(_CLICK_BY_ID, {"id": chosen}).first() or click
     facts = None
     if click is not None:
-        # Memoised per session: the identity map holds accounts only weakly.
-        known: dict[int, Any] = session.info.setdefault("tracking_creators", {})
+        # creator id → gone (deleted or unknown), memoised per session, or across
+        # batches by the ingester (CREATORS_KEY, a few seconds at most)
+        known: dict[int, bool] = session.info.setdefault(CREATORS_KEY, {})
         if click.creator_id not in known:
-            known[click.creator_id] = accounts_q.find_account(session, click.creator_id)
-        creator = known[click.creator_id]
+            creator = accounts_q.find_account(session, click.creator_id)
+            known[click.creator_id] = creator is None or creator.deleted_at is not None
         facts = rules.ClickFacts(click.flagged_reason, as_utc(click.created_at),
-                                 creator is None or creator.deleted_at is not None)
+                                 known[click.creator_id])
     reason = rules.attribution_reason(
         facts, tracking_id=snap.tracking_id, placed_at=placed_at,
         window_days=partner.attribution_window_days, order_currency=snap.currency,

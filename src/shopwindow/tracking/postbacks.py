@@ -83,6 +83,8 @@ class PostbackIngester(GroupCommitter[_Job, Callable[[], None]]):
         self._seen: OrderedDict[_Key, None] = OrderedDict()
         self._partners: dict[str, tuple[int, str, float]] = {}
         self._terms: dict[int, tuple[actions.PartnerTerms, float]] = {}
+        self._creators: dict[int, bool] = {}
+        self._creators_until = 0.0
         self.batches = 0
         self.events = 0
         _ingesters.add(self)
@@ -134,6 +136,13 @@ class PostbackIngester(GroupCommitter[_Job, Callable[[], None]]):
 
     def _commit(self, batch: list[_Job]) -> None:
         session = self.db.sessions()
+        # Whether a creator is deleted, shared across batches for PARTNER_TTL seconds (a
+        # lookup per batch was one of its ~20 statements); a deletion counts for orders
+        # ingested a few seconds later at most.
+        now = time.monotonic()
+        if now >= self._creators_until:
+            self._creators, self._creators_until = {}, now + PARTNER_TTL
+        session.info[actions.CREATORS_KEY] = self._creators
         try:
             results = actions.ingest_postbacks(
                 session, [item for item, _ in batch],
