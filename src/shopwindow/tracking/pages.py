@@ -26,7 +26,6 @@ from shopwindow.web.deps import SESSION_COOKIE, DbSession, OptionalAuth, form_va
 from shopwindow.web.middleware import (
     SECURITY_HEADERS,
     send_internal_error,
-    with_security_headers,
 )
 from shopwindow.web.pages.common import PageRoute, page, require_csrf, require_viewer
 from shopwindow.web.templating import render
@@ -184,15 +183,11 @@ async def front_door(app: Any, scope: Scope, receive: Receive, send: Send) -> bo
         slug = path[len("/partners/"):-len("/postbacks")]
         if not slug or "/" in slug:
             return False
-        scope["app"] = app
-        scope["path_params"] = {"slug": slug}
         try:
-            answer = await postbacks.receive(Request(scope, receive))
+            await postbacks.serve(app, scope, receive, send, slug)
         except Exception:
             log.exception("postback for %s failed", slug)
             await send_internal_error(scope, send)
-            return True
-        await answer(scope, receive, with_security_headers(send))
         return True
     return False
 

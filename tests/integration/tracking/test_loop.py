@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from shopwindow.ledger import actions as ledger
 from shopwindow.ledger import queries as ledger_q
 from shopwindow.outbox.events import OutboxEvent
 from shopwindow.partners import actions as partners
-from shopwindow.tracking import actions, queries
+from shopwindow.tracking import actions, queries, rules
 from shopwindow.tracking.models import Click, Order, OrderLine
 from tests.helpers import make_account
 
@@ -252,6 +254,33 @@ def test_bad_signatures_and_stale_timestamps_are_refused(world: World) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert world.postbacks() == 1
+
+
+def test_oversized_postbacks_are_refused_before_anything_is_stored(world: World) -> None:
+    from shopwindow.tracking.postbacks import MAX_BODY
+
+    payload = {"type": "order.paid", "sequence": 1, "data": {"order_id": "BIG",
+                                                            "pad": "x" * MAX_BODY}}
+    body = json.dumps(payload).encode()
+    headers = rules.sign(world.secret, "evt_big", utcnow(), body)
+    r = world.http.post(world.postback_url, content=body, headers=headers)
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "too_large"
+    assert r.headers.get_list("x-frame-options") == ["DENY"]
+
+    def chunks() -> Iterator[bytes]:  # no content-length: counted while reading
+        for i in range(0, len(body), 65536):
+            yield body[i:i + 65536]
+
+    r = world.http.post(world.postback_url, content=chunks(), headers={
+        k: v for k, v in headers.items() if k.lower() != "content-length"})
+    assert r.status_code == 413 and r.json()["detail"] == "Body too large"
+    assert world.postbacks() == 0
+    # a normal-sized, signed event right after is answered as usual (the connection and
+    # the ingester are fine)
+    r = world.post_signed({"type": "order.paid", "sequence": 1, "data": {"order_id": "X"}},
+                          msg_id="evt_small")
+    assert r.status_code == 422 and world.postbacks() == 1
 
 
 def test_unknown_click_foreign_currency_and_expired_click(world: World) -> None:

@@ -145,3 +145,41 @@ def test_go_front_door_redirects_with_security_headers(client, uow, sim):  # noq
     assert r.headers["x-frame-options"] == "DENY"
     r = client.get("/go/12345/extra", headers=HTML, follow_redirects=False)
     assert r.status_code == 404
+
+
+def test_postback_route_behind_the_middleware_answers_like_the_front_door(client, uow):
+    """The app's own route (reached when no front door answers) gives the same answers."""
+    import json
+
+    from shopwindow.tracking import rules
+
+    with uow() as s:
+        p = partners.register_partner(s, slug="routemall", name="Route Mall", domains=[
+            "route.example.com"], default_rate_bps=1000)
+        secret = p.postback_secret
+    body = json.dumps({"type": "order.paid", "sequence": 1, "data": {"order_id": "Z"}})
+    signed = rules.sign(secret, "evt_route", utcnow(), body.encode())
+    answers = []
+    saved = client.app.front_doors
+    try:
+        for doors in (saved, ()):
+            client.app.front_doors = doors
+            got = [client.post("/partners/routemall/postbacks", content=body),
+                   client.post("/partners/nope/postbacks", content=body),
+                   client.post("/partners/routemall/postbacks", content=body,
+                               headers=signed),
+                   client.post("/partners/routemall/postbacks", content=body,
+                               headers=signed)]
+            answers.append([(r.status_code, r.headers["content-type"],
+                             r.json().get("code") or r.json().get("status"),
+                             r.headers["x-frame-options"]) for r in got])
+    finally:
+        client.app.front_doors = saved
+    assert answers[0] == [
+        (401, "application/problem+json", "unauthorized", "DENY"),
+        (404, "application/problem+json", "not_found", "DENY"),
+        (422, "application/problem+json", "invalid", "DENY"),
+        (200, "application/json", "duplicate", "DENY")]
+    assert answers[1] == [answers[0][0], answers[0][1], (200, "application/json",
+                                                         "duplicate", "DENY"),
+                          (200, "application/json", "duplicate", "DENY")]
