@@ -33,8 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,8 +44,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.append(str(HERE))
 
-import httpx  # noqa: E402
-from appserver import running_app  # noqa: E402
+from appserver import app_server_pids, running_app, running_workers  # noqa: E402
 
 SURFACES = ["home", "showcase", "middle_page", "discover", "hashtag", "profile", "other"]
 CONTENT_LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
@@ -229,10 +226,10 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
             writer.close()
 
     app: Any = running_app(_free_port(), env, tmp / "server.log") if workers == 1 else \
-        _running_workers(_free_port(), env, tmp / "server.log", workers)
+        running_workers(_free_port(), env, tmp / "server.log", workers)
     with app as base:
         load_before = _load()
-        server_pids = _server_pids(base)
+        server_pids = app_server_pids(base)
         cpu0 = sum(map(_cpu_seconds, server_pids))
         db_cpu0 = _postgres_cpu()
         th = threading.Thread(target=reader, daemon=True)
@@ -268,98 +265,6 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
             "client_cpu_us": client_cpu / max(1, state["events"]) * 1e6,
             "reader_cpu_s": state.get("reader_cpu", 0.0),
             "db_cpu_us": db_cpu / max(1, state["events"]) * 1e6 if target.pg else None}
-
-
-@contextmanager
-def _running_workers(port: int, env: dict[str, str], log_path: Path,
-                     workers: int) -> Iterator[str]:
-    """Like appserver.running_app, with `uvicorn --workers N` (the production shape on
-    PostgreSQL: each worker has its own event writer and aggregator thread)."""
-    import subprocess
-
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
-                                 "shopwindow.app:create_app", "--port", str(port),
-                                 "--workers", str(workers), "--log-level", "warning",
-                                 "--no-access-log"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=HERE.parent)
-        try:
-            deadline = time.monotonic() + 60
-            while len(_children(proc.pid)) < workers or not _answers(base):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start; see {log_path}")
-                time.sleep(0.2)
-            time.sleep(1.0)  # every worker through its lifespan start-up
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(20)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(base + "/ping").status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d))
-    return out
-
-
-def _server_pids(base: str) -> list[int]:
-    """The uvicorn process listening on the base URL's port and, with --workers, its
-    worker processes (uvicorn's multiprocessing helpers included: they use next to no
-    CPU)."""
-    pid = _server_pid(base)
-    ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    if _is_uvicorn(ppid):
-        pid = ppid  # a worker was found: count the master and all its children
-    todo, seen = [pid], []
-    while todo:
-        p = todo.pop()
-        seen.append(p)
-        todo.extend(_children(p))
-    return seen
-
-
-def _is_uvicorn(pid: int) -> bool:
-    try:
-        return b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _server_pid(base: str) -> int:
-    """The uvicorn child listening on the base URL's port (from /proc/net/tcp)."""
-    port = int(base.rsplit(":", 1)[1])
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if int(parts[1].split(":")[1], 16) == port and parts[3] == "0A":
-            inodes.add(parts[9])
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    return int(pid)
-        except OSError:
-            continue
-    raise RuntimeError("server process not found")
 
 
 def _postgres_cpu() -> dict[int, float]:

@@ -9,7 +9,8 @@ race each other). Then checks: one commission booking per paid order, no duplica
 entries, trial balance zero. Prints a table; never asserts on time.
 
     python benchmarks/postback.py [--orders 2000] [--connections 32] [--pg URL]
-        [--jobs thread|external] [--batches 1,16,64  (in-process CPU per event instead)]
+        [--jobs thread|external] [--workers N [--redis URL]]
+        [--batches 1,16,64  (in-process CPU per event instead)]
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 # Our sibling helper, found after site-packages so `click` stays the real package.
 sys.path.append(str(HERE))
-from appserver import running_app  # noqa: E402
-from proccpu import cpu_seconds, server_pid  # noqa: E402
+from appserver import app_server_pids, running_app, running_workers  # noqa: E402
+from proccpu import cpu_seconds  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr"
 
@@ -183,6 +184,10 @@ def main() -> None:
     ap.add_argument("--jobs", choices=["thread", "external"], default="thread",
                     help="thread: job workers inside the web process (embedded default); "
                          "external: the web process only enqueues (production shape)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes (the production shape; > 1 uses Redis)")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/0",
+                    help="Redis URL for --workers > 1 (shared caches, as `serve` requires)")
     ap.add_argument("--batches", default=None,
                     help="e.g. 1,16,64: measure in-process ingestion per batch size instead")
     args = ap.parse_args()
@@ -193,6 +198,8 @@ def main() -> None:
         return
     env = {**os.environ, "SHOPWINDOW_DATABASE_URL": url, "SHOPWINDOW_DATA_DIR": str(tmp),
            "SHOPWINDOW_JOBS_MODE": args.jobs, "SHOPWINDOW_LOG_LEVEL": "WARNING"}
+    if args.workers > 1:
+        env["SHOPWINDOW_REDIS_URL"] = args.redis
     os.environ.update(env)
     _pid, tokens = seed(url, args.orders)
     evs = events(tokens)
@@ -203,15 +210,17 @@ def main() -> None:
         chunk = reqs[i:i + window]
         rnd.shuffle(chunk)
         reqs[i:i + window] = chunk
-    with running_app(args.port, env, tmp / "server.log") as base:
+    server = (running_app(args.port, env, tmp / "server.log") if args.workers == 1 else
+              running_workers(args.port, env, tmp / "server.log", args.workers))
+    with server as base:
         signed = sign_all(reqs)
         load_before = os.getloadavg()
-        pid = server_pid(args.port)
-        cpu0 = cpu_seconds(pid)
+        pids = app_server_pids(base)
+        cpu0 = sum(map(cpu_seconds, pids))
         t0 = time.perf_counter()
         res = asyncio.run(send_all(base, signed, args.connections))
         elapsed = time.perf_counter() - t0
-        cpu = cpu_seconds(pid) - cpu0
+        cpu = sum(map(cpu_seconds, pids)) - cpu0
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database
@@ -234,7 +243,8 @@ def main() -> None:
     n = len(reqs)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {'PostgreSQL' if args.pg else 'SQLite'}, "
-          f"jobs {args.jobs}, {args.connections} connections, {args.orders} orders, "
+          f"jobs {args.jobs}, {args.workers} worker(s), {args.connections} connections, "
+          f"{args.orders} orders, "
           f"{len(evs)} events × "
           f"{args.replays}, load average before {load_before[0]:.2f} / after "
           f"{os.getloadavg()[0]:.2f} (1 min), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
