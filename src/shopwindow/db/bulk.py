@@ -97,7 +97,12 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     per = max(1, MAX_VARIABLES // len(cols))
     width = len(cols)
     # Straight on the driver's connection, inside the transaction SQLAlchemy began: its
-    # execution context cost ~50 µs per statement, more than a small INSERT itself.
+    # execution context cost ~50 µs per statement, more than a small INSERT itself. A
+    # connection not in a transaction yet begins one first, as executing through it would
+    # (the engine's BEGIN IMMEDIATE and writer lock); the driver itself runs in
+    # autocommit mode and would otherwise commit each statement on its own.
+    if not conn.in_transaction():
+        conn.begin()
     raw = conn.connection.dbapi_connection
     assert raw is not None
     out: list[tuple[Any, ...]] = []

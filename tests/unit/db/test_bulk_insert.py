@@ -95,3 +95,18 @@ def test_insert_ignore_returning_skips_conflicts_and_returns_what_it_stored(
         assert [(a.id, a.owner_id, a.created_at) for a in stored] == [(6, 11, at)]
     finally:
         s.close()
+
+
+def test_driver_level_inserts_stay_inside_the_callers_transaction(db: Database) -> None:
+    """Rows inserted on a connection that had not begun yet, then rolled back, are gone
+    (the driver runs in autocommit mode: the insert must begin SQLAlchemy's transaction)."""
+    at = datetime(2026, 12, 6, 5, 30, 0, tzinfo=UTC)
+    row = {"id": 501, "type": "t.tx", "payload": {}, "created_at": at, "dispatched_at": None}
+    with db.engine.connect() as conn:
+        insert_many(conn, OutboxEvent.__table__, [row])  # type: ignore[arg-type]
+        assert conn.in_transaction()
+        conn.rollback()
+    with db.engine.begin() as conn:
+        insert_many(conn, OutboxEvent.__table__, [{**row, "id": 502}])  # type: ignore[arg-type]
+    with db.read_sessions() as s:
+        assert [e.id for e in s.query(OutboxEvent).filter(OutboxEvent.type == "t.tx")] == [502]
