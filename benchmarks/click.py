@@ -2,10 +2,11 @@
 
 Seeds a fresh database (one partner on shop.example.com, one creator, N recommendations
 published through showcase actions with a stub product reader), starts the production app
-under uvicorn (one worker, jobs on embedded threads), then loads with wrk (or the Python
-generator) at 32 connections: /ping, then /go rotating over the recommendations with a
-browser user agent. Every /go answer is a 302 whose click is committed (group commit)
-before the answer is sent. Prints a table; never asserts on time.
+under uvicorn (one worker, jobs on embedded threads), then loads with wrk (required:
+`apt-get install -y wrk`; a Python load generator would take much of the CPU the server
+needs on a 2-core machine) at 32 connections: /ping, then /go rotating over the
+recommendations with a browser user agent. Every /go answer is a 302 whose click is
+committed (group commit) before the answer is sent. Prints a table; never asserts on time.
 
     python benchmarks/click.py [--seconds 16] [--rounds 4] [--connections 32] [--pg URL]
 """
@@ -16,6 +17,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -133,6 +135,8 @@ def combine(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("benchmarks/click.py needs wrk on PATH (Debian: apt-get install -y wrk)")
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=16, help="per route, in all")
     ap.add_argument("--rounds", type=int, default=4,
