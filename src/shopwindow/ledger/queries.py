@@ -248,36 +248,11 @@ def _settled_clause(booking_col: Any) -> Any:
 
 def booking_state(session: Session, booking_id: int) -> BookingState:
     """What remains of one commission booking; NotFound if it is not a booking."""
-    booking = session.get(LedgerEntry, booking_id)
-    if booking is None or booking.kind != "commission_booked":
+    session.flush()  # entries the caller added through the ORM count too
+    state = booking_states(session, [booking_id]).get(booking_id)
+    if state is None:
         raise NotFound("No such commission booking", field="booking")
-    rows = session.execute(
-        select(LedgerAccount.kind, LedgerAccount.owner_id, LedgerAccount.currency,
-               func.sum(LedgerPosting.amount))
-        .select_from(LedgerPosting)
-        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
-        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
-        .where(LedgerEntry.booking_entry_id == booking_id)
-        .group_by(LedgerAccount.kind, LedgerAccount.owner_id, LedgerAccount.currency))
-    sums: dict[str, int] = defaultdict(int)
-    partner_id = 0
-    creator_id: int | None = None
-    currency = ""
-    for kind, owner_id, cur, s in rows:
-        sums[kind] += rules.natural(kind, int(s))
-        if kind == "partner_receivable":
-            partner_id, currency = owner_id, cur
-        elif kind.startswith("creator_"):
-            creator_id = owner_id
-    settled = bool(session.scalar(select(_settled_clause(booking_id))))
-    return BookingState(
-        booking_id=booking_id, currency=currency, partner_id=partner_id, creator_id=creator_id,
-        outstanding=sums["partner_receivable"], creator_pending=sums["creator_pending"],
-        creator_available=sums["creator_available"],
-        platform_pending=sums["platform_revenue_pending"],
-        platform_revenue=sums["platform_revenue"], settled=settled,
-        settle_after=booking.settle_after,
-    )
+    return state
 
 
 def due_for_settlement(session: Session, now: datetime, limit: int = 500) -> list[int]:

@@ -241,12 +241,21 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in raw if k.lower() in _WANTED}
 
 
+def _too_large(path: str) -> tuple[int, dict[str, Any]]:
+    return _problem(path, 413, "too_large", "Payload too large", "Body too large")
+
+
+def _declared_too_large(headers: dict[str, str]) -> bool:
+    length = headers.get("content-length", "")
+    return length.isdigit() and int(length) > MAX_BODY
+
+
 async def answer(ingester: PostbackIngester, settings: Settings, slug: str, path: str,
                  headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
     """Verify, deduplicate and ingest one partner postback (acknowledged after commit):
     the HTTP status and JSON body to answer with (a problem document for errors)."""
     if len(body) > MAX_BODY:
-        return _problem(path, 413, "too_large", "Payload too large", "Body too large")
+        return _too_large(path)
     found = ingester.cached_partner(slug)
     cached = found is not None
     if found is None:
@@ -297,15 +306,14 @@ DUPLICATE: dict[str, Any] = {"status": "duplicate"}
 async def receive(request: Request) -> Response:
     """POST /partners/{slug}/postbacks as a Starlette endpoint (the app's route; the front
     door normally answers first through `serve`)."""
-    length = request.headers.get("content-length", "")
+    headers = _headers(request.scope["headers"])
     path = request.url.path
-    if length.isdigit() and int(length) > MAX_BODY:
-        status, doc = _problem(path, 413, "too_large", "Payload too large", "Body too large")
+    if _declared_too_large(headers):
+        status, doc = _too_large(path)
     else:
         status, doc = await answer(
             request.app.state.postback_ingester, request.app.state.settings,
-            request.path_params["slug"], path, _headers(request.scope["headers"]),
-            await request.body())
+            request.path_params["slug"], path, headers, await request.body())
     return JSONResponse(doc, status_code=status,
                         media_type=PROBLEM if status >= 400 else "application/json")
 
@@ -320,25 +328,23 @@ async def serve(app: Any, scope: Scope, receive_: Receive, send: Send, slug: str
     the process does besides ingestion (every event arrives about three times)."""
     headers = _headers(scope["headers"])
     path: str = scope["path"]
-    length = headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        status, doc = _problem(path, 413, "too_large", "Payload too large", "Body too large")
+    chunks: list[bytes] = []
+    size = 0
+    more = not _declared_too_large(headers)
+    while more:
+        message = await receive_()
+        if message["type"] != "http.request":
+            return  # the client went away
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        more = message.get("more_body", False)
+    if _declared_too_large(headers) or size > MAX_BODY:
+        status, doc = _too_large(path)
     else:
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive_()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size <= MAX_BODY:
-                chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks) if size <= MAX_BODY else b"x" * (MAX_BODY + 1)
         status, doc = await answer(app.state.postback_ingester, app.state.settings, slug,
-                                   path, headers, body)
+                                   path, headers, b"".join(chunks))
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         *(_PROBLEM_HEADERS if status >= 400 else _JSON_HEADERS),

@@ -258,13 +258,13 @@ class SocialRecommender:
             friends, weights = friends[keep], weights[keep]
         return np.sort(own).astype(np.int64), friends.astype(np.int64), weights
 
-    def _friends_mean(self, friends: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Dense mean of the linked users' training rows, weighted like `row_normalise`."""
+    def _friends_mean(self, friends: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Dense mean of the linked users' training rows with row weights `w` (summing to
+        1, as `row_normalise` makes them)."""
         R = self._fitted_R()
         mean = np.zeros(R.shape[1], dtype=np.float32)
         if not len(friends):
             return mean
-        w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32)
         lo, hi = R.indptr[friends], R.indptr[friends + 1]
         lengths = hi - lo
         if not lengths.sum():
@@ -282,7 +282,9 @@ class SocialRecommender:
         n_items = self.n_items
         x = np.zeros(n_items, dtype=np.float32)
         x[own] = 1.0
-        mean = self._friends_mean(friends, weights) if self._S is not None else None
+        w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32) \
+            if len(weights) else weights
+        mean = self._friends_mean(friends, w) if self._S is not None else None
         has_friends = mean is not None and bool(mean.any())
 
         def smoothed(alpha: float) -> np.ndarray:
@@ -298,7 +300,6 @@ class SocialRecommender:
             if self._UB is not None and xs is not x:
                 # (x + α·Σ w_f r_f) B = x B + α·Σ w_f (r_f B), the latter rows cached
                 ease = _vector_times(x[self._core], self._B)
-                w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32)
                 ease += np.float32(p["alpha"]) * (w @ self._UB[friends])
             else:
                 ease = _vector_times(xs_core, self._B)
