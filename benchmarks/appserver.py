@@ -43,6 +43,27 @@ def running_app(port: int, env: dict[str, str], log_path: Path,
 
 
 @contextmanager
+def running_job_worker(env: dict[str, str], log_path: Path,
+                       threads: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+    """`shopwindow worker` beside the app (jobs external, the production shape): the jobs
+    the requests enqueue run while the load runs, on the same cores, as they would in a
+    deployment. Yields the process (its pid for CPU accounting)."""
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "shopwindow.cli", "worker",
+                                 "--threads", str(threads)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+@contextmanager
 def running_workers(port: int, env: dict[str, str], log_path: Path,
                      workers: int) -> Iterator[str]:
     """Like appserver.running_app, with `uvicorn --workers N` (the production shape on

@@ -23,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 # This file is named like the `click` package that uvicorn and httpx import: take the
 # script's own directory off sys.path before importing them.
@@ -35,7 +37,7 @@ import httpx  # noqa: E402
 
 # Our sibling helper, found after site-packages so `click` stays the real package.
 sys.path.append(str(HERE))
-from appserver import running_app  # noqa: E402
+from appserver import running_app, running_job_worker  # noqa: E402
 from proccpu import cpu_seconds, server_pid  # noqa: E402
 
 
@@ -134,6 +136,31 @@ def combine(runs: list[dict[str, float]]) -> dict[str, float]:
             "errors": sum(r["errors"] for r in runs)}
 
 
+def drain_wait(url: str, timeout: float) -> tuple[int, int, float]:
+    """(click analytics events, clicks, seconds waited): poll until the job side has
+    turned every stored click into an analytics event, or the timeout passes."""
+    from sqlalchemy import func, select
+
+    from shopwindow.analytics.models import Event
+    from shopwindow.db.engine import Database
+    from shopwindow.tracking.models import Click
+
+    db = Database(url)
+    started = time.monotonic()
+    try:
+        while True:
+            with db.read_sessions() as s:
+                clicks = int(s.scalar(select(func.count()).select_from(Click)) or 0)
+                seen = int(s.scalar(select(func.count()).select_from(Event)
+                                    .where(Event.type == "click")) or 0)
+            waited = time.monotonic() - started
+            if seen >= clicks or waited > timeout:
+                return seen, clicks, waited
+            time.sleep(0.5)
+    finally:
+        db.dispose()
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("benchmarks/click.py needs wrk on PATH (Debian: apt-get install -y wrk)")
@@ -150,6 +177,9 @@ def main() -> None:
                          "external: the web process only enqueues (`shopwindow worker` "
                          "elsewhere, production shape)")
     ap.add_argument("--redis", default=None, help="Redis URL (job queue, caches)")
+    ap.add_argument("--no-worker", action="store_true",
+                    help="with --jobs external: run no `shopwindow worker` (the clicks' jobs "
+                         "then wait in the queue; not what a deployment does)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sw-click-"))
     url = args.pg or f"sqlite:///{tmp}/click.db"
@@ -164,7 +194,10 @@ def main() -> None:
     recs = seed(url, args.recommendations)
     paths = tmp / "paths.txt"
     paths.write_text("".join(f"/go/{r}?s=feed\n" for r in recs))
-    with running_app(args.port, env, tmp / "server.log") as base:
+    worker_cm: Any = (running_job_worker(env, tmp / "worker.log")
+                      if args.jobs == "external" and not args.no_worker else nullcontext())
+    with worker_cm as worker_proc, running_app(args.port, env, tmp / "server.log") as base:
+        wpid = worker_proc.pid if worker_proc is not None else None
         for r in recs:  # warm the target cache
             httpx.get(f"{base}/go/{r}", headers={"user-agent": UA})
         load_before = os.getloadavg()[0]
@@ -176,15 +209,21 @@ def main() -> None:
         pings: list[dict[str, float]] = []
         gos: list[dict[str, float]] = []
         cpu_ping = cpu_go = 0.0
+        worker_ping = worker_go = 0.0
         for _ in range(args.rounds):
-            c0 = cpu_seconds(pid)
+            c0, w0 = cpu_seconds(pid), cpu_seconds(wpid)
             pings.append(wrk(base + "/ping", None, args.connections, piece))
-            c1 = cpu_seconds(pid)
+            c1, w1 = cpu_seconds(pid), cpu_seconds(wpid)
             gos.append(wrk(base + "/go/0", paths, args.connections, piece))
-            c2 = cpu_seconds(pid)
+            c2, w2 = cpu_seconds(pid), cpu_seconds(wpid)
             cpu_ping += c1 - c0
             cpu_go += c2 - c1
+            worker_ping += w1 - w0
+            worker_go += w2 - w1
         load_after = os.getloadavg()[0]
+        # Every click becomes an analytics event through its job: wait until the reports
+        # have caught up (the worker's backlog, or the embedded job threads').
+        drained = drain_wait(url, timeout=180.0) if not args.no_worker else None
     ping, go = combine(pings), combine(gos)
     total = piece * args.rounds
     # Requests per CPU-second of the server (all its threads, jobs included): steadier
@@ -224,6 +263,12 @@ def main() -> None:
                             for g, q in zip(gos, pings, strict=True))
     print(f"| /go p99 of each slice | {slice_p99} ms | |")
     print(f"| /go ÷ /ping of each slice | {slice_ratio} % | |")
+    if args.jobs == "external" and not args.no_worker:
+        print(f"| job worker CPU (during ping, go slices) | {worker_ping:.1f} s, "
+              f"{worker_go:.1f} s | |")
+    if drained is not None:
+        print(f"| clicks in analytics after the load | {drained[0]:,} of {drained[1]:,} "
+              f"stored, {drained[2]:.1f} s after the last slice | all |")
     print(f"| errors (ping, go) | {ping['errors']:.0f}, {go['errors']:.0f} | 0 |")
     print(f"| clicks stored | {clicks:,} | = /go requests answered |")
 

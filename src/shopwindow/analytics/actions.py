@@ -25,7 +25,12 @@ from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import new_id
 from shopwindow.db.base import UTCDateTime
-from shopwindow.db.bulk import sqlite_datetime
+from shopwindow.db.bulk import (
+    insert_many,
+    sqlite_datetime,
+    sqlite_insert_ignore,
+    sqlite_json_rows,
+)
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
@@ -90,7 +95,6 @@ def db_time(value: datetime, sqlite_dialect: bool) -> Any:
 EVENT_COLS = tuple(c.name for c in EVENT_TABLE.columns)
 assert EVENT_COLS[:3] == ("id", "occurred_at", "received_at")
 _row_values = itemgetter(*EVENT_COLS)  # a row dict → its column values, in C
-_rest_values = itemgetter(*EVENT_COLS[3:])
 
 
 def copy_types(table: Table, cols: Sequence[str]) -> list[str]:
@@ -171,36 +175,23 @@ def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]])
             uniq.append(r)
     if not lite:
         return _insert_pg(conn, uniq)
-    # The hot path: one prepared statement executed for every row on the driver, with
-    # values pre-converted, skips SQLAlchemy's per-row bind processing (~5x faster here).
-    # A request's rows share their receive time (and mostly their occurred time): each
-    # distinct datetime is formatted once.
-    times: dict[datetime, str] = {}
-
-    def text_time(v: datetime) -> str:
-        t = times.get(v)
-        if t is None:
-            t = times[v] = db_time(v, True)
-        return t
-
-    inserted = conn.exec_driver_sql(
-        f"INSERT INTO analytics_event ({', '.join(EVENT_COLS)}) VALUES "
-        f"({', '.join(['?'] * len(EVENT_COLS))}) ON CONFLICT DO NOTHING",
-        [(r["id"], text_time(r["occurred_at"]), text_time(r["received_at"]),
-          *_rest_values(r)) for r in uniq]).rowcount
-    if seen and inserted != len(uniq):
-        # Some dedup keys were stored before: which fresh ids made it (ids are new, so
-        # present means inserted by us).
-        fresh = [r["id"] for r in uniq]
-        ids: list[int] = []
-        for i in range(0, len(fresh), 5000):
-            ids.extend(conn.execute(select(EVENT_TABLE.c.id).where(
-                EVENT_TABLE.c.id.in_(fresh[i:i + 5000]))).scalars().all())
-    else:
-        ids = [r["id"] for r in uniq]
+    # SQLite: one multi-row INSERT per chunk straight on the driver (db.bulk). Neither the
+    # driver's executemany nor RETURNING: both release and re-take the GIL once per row,
+    # and with the event loop busy each re-take waits, so a batch held SQLite's write
+    # lock many times longer than its work took (the hand-off's click writer waited
+    # behind it). Ids are fresh, so when some keys were stored before, the ids present
+    # now are the ones this statement inserted.
+    ids = [r["id"] for r in uniq]
+    if sqlite_insert_ignore(conn, EVENT_TABLE, uniq) != len(uniq):
+        found: set[int] = set()
+        for i in range(0, len(ids), 5000):
+            part = ids[i:i + 5000]
+            found.update(r[0] for r in sqlite_json_rows(
+                conn, f"FROM analytics_event WHERE id IN ({', '.join('?' * len(part))})",
+                part, ("id",)))
+        ids = [i for i in ids if i in found]
     if ids:
-        conn.exec_driver_sql("INSERT INTO analytics_pending (event_id) VALUES (?)",
-                             [(i,) for i in ids])
+        insert_many(conn, PENDING_TABLE, [{"event_id": i} for i in ids])
     return ids
 
 
@@ -211,10 +202,37 @@ def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestRe
     if isinstance(session_or_db, Database):
         with unit_of_work(session_or_db) as s:
             return ingest(s, events)
+    stored = _store(session_or_db, events)
+    return IngestResult(ids=[r["id"] for r in stored], duplicates=len(events) - len(stored))
+
+
+def ingest_rows(session: Session, events: list[EventIn],
+                dedup_keys: Sequence[str] | None = None, *,
+                checked: bool = False) -> list[dict[str, Any]]:
+    """`ingest` in the caller's transaction, returning the rows stored (duplicates left
+    out), e.g. for the in-process aggregator once the transaction commits. `dedup_keys`,
+    if given, replace the events' own keys one for one (cheaper than copying each
+    event with a new key). `checked`: the caller ran `rules.check_event` on each."""
+    if dedup_keys is not None and len(dedup_keys) != len(events):
+        raise ValueError("one dedup key per event")
+    if not checked:
+        for i, ev in enumerate(events):
+            rules.check_event(ev, prefix=f"events[{i}].")
+    return _store(session, events, dedup_keys)
+
+
+def _store(session: Session, events: list[EventIn],
+           dedup_keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
     received = utcnow()
     rows = [event_row(ev, received) for ev in events]
-    ids = insert_events(session_or_db, rows)
-    return IngestResult(ids=ids, duplicates=len(rows) - len(ids))
+    if dedup_keys is not None:
+        for r, k in zip(rows, dedup_keys, strict=True):
+            r["dedup_key"] = k
+    ids = insert_events(session, rows)
+    if len(ids) == len(rows):
+        return rows
+    kept = set(ids)
+    return [r for r in rows if r["id"] in kept]
 
 
 def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50_000) -> int:

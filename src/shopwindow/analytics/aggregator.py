@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
@@ -32,6 +33,7 @@ from shopwindow.analytics import actions, live, rules
 from shopwindow.analytics.actions import db_time
 from shopwindow.analytics.models import Event, Pending, Rollup, State
 from shopwindow.core.ids import id_floor_for_ms
+from shopwindow.db.bulk import sqlite_json_rows
 from shopwindow.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,17 @@ def handoff(db: Database, rows: list[dict[str, Any]]) -> None:
     _wake.set()
 
 
+def handoff_bound(bind: object, rows: list[dict[str, Any]]) -> None:
+    """`handoff` for a caller that has a session's bind (its engine), not the Database:
+    the rows go to the aggregator of the database with that engine, if one runs here."""
+    for agg in list(_receivers.values()):
+        if agg.db.engine is bind:
+            if rows:
+                agg.offer(rows)
+            break
+    _wake.set()
+
+
 def _lock(conn: Connection, *, wait: bool) -> bool:
     if conn.dialect.name != "postgresql":
         return True  # SQLite: the write transaction already excludes other writers
@@ -108,11 +121,21 @@ _UPSERT_PG = (
     "analytics_rollup.value + excluded.value")
 
 
+UPSERT_ROWS = 1000  # rows per SQLite statement (9 parameters each; the limit is 32,766)
+_UPSERT_HEAD, _UPSERT_TAIL = _UPSERT.split(" VALUES ")[0], _UPSERT.split(") ON CONFLICT ")[1]
+
+
+@lru_cache(maxsize=64)
+def _upsert_values_sql(n: int) -> str:
+    """The SQLite upsert of n rows in one statement (qmark parameters)."""
+    return (f"{_UPSERT_HEAD} VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * n)} "
+            f"ON CONFLICT {_UPSERT_TAIL}")
+
+
 def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
     if not deltas:
         return
     lite = conn.dialect.name == "sqlite"
-    sql = _UPSERT.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
     # Unsorted: every rollup writer (folds, rebuild) holds the aggregation lock (PostgreSQL)
     # or SQLite's one write lock, so no two upserters can take row locks in different
     # orders. Driver-level executemany with pre-converted buckets: SQLAlchemy's per-row bind
@@ -126,8 +149,14 @@ def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
                 b = buckets[k[1]] = db_time(k[1], lite)
             params.append((k[0], b, *k[2:], v))
     if lite:
-        for i in range(0, len(params), 5000):
-            conn.exec_driver_sql(sql, params[i:i + 5000])
+        # Multi-row VALUES statements, not executemany: the driver releases and re-takes
+        # the GIL around every row's step, and with the event loop busy each re-take
+        # waits its turn, so a fold of a few thousand keys held SQLite's write lock for
+        # tens of milliseconds (the hand-off's click writer waited behind it: /go p99).
+        for i in range(0, len(params), UPSERT_ROWS):
+            chunk = params[i:i + UPSERT_ROWS]
+            conn.exec_driver_sql(_upsert_values_sql(len(chunk)),
+                                 tuple(v for row in chunk for v in row))
         return
     actions.copy_rows(conn, "analytics_rollup_in", "analytics_rollup", (*KEY_COLS, "value"),
                       params, _ROLLUP_TYPES)
@@ -153,36 +182,64 @@ def _fold_from_db(db: Database, limit: int, before_id: int | None
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
             return None, []
-        q = (select(*[EVENT.c[c] for c in FOLD_COLS])
-             .join(PENDING, PENDING.c.event_id == EVENT.c.id))
-        if before_id is not None:
-            q = q.where(PENDING.c.event_id < before_id)
-        rows = conn.execute(q.order_by(PENDING.c.event_id).limit(limit)).mappings().all()
+        lite = conn.dialect.name == "sqlite"
+        rows: Sequence[Mapping[str, Any]]
+        if lite:
+            rows = _sqlite_pending_rows(conn, limit, before_id)
+        else:
+            q = (select(*[EVENT.c[c] for c in FOLD_COLS])
+                 .join(PENDING, PENDING.c.event_id == EVENT.c.id))
+            if before_id is not None:
+                q = q.where(PENDING.c.event_id < before_id)
+            rows = conn.execute(q.order_by(PENDING.c.event_id).limit(limit)).mappings().all()  # type: ignore[assignment]
         if not rows:
             return 0, []
-        deltas = rules.fold(rows)  # type: ignore[arg-type]
+        deltas = rules.fold(rows)
         _upsert(conn, deltas)
         ids = [r["id"] for r in rows]
-        if conn.dialect.name == "sqlite" and before_id is None:
+        if lite and before_id is None:
             # This transaction has held SQLite's write lock since BEGIN IMMEDIATE: no
             # pending row can have appeared below the last one read.
-            conn.execute(delete(PENDING).where(PENDING.c.event_id <= ids[-1]))
+            conn.execute(delete(PENDING).where(PENDING.c.event_id <= max(ids)))
         else:
             _delete_pending(conn, ids)
     live.notify(changed_entities(deltas))
     return len(rows), ids
 
 
+def _sqlite_pending_rows(conn: Connection, limit: int,
+                        before_id: int | None) -> list[dict[str, Any]]:
+    """The oldest pending events' FOLD_COLS, read as one JSON row (db.bulk.sqlite_json_rows)
+    with the times parsed back into datetimes."""
+    where = "WHERE analytics_pending.event_id < ? " if before_id is not None else ""
+    params = (before_id, limit) if before_id is not None else (limit,)
+    found = sqlite_json_rows(
+        conn, "FROM analytics_event JOIN analytics_pending ON analytics_pending.event_id = "
+        f"analytics_event.id {where}ORDER BY analytics_pending.event_id LIMIT ?", params,
+        FOLD_COLS)
+    times: dict[str, datetime] = {}
+    at = FOLD_COLS.index("occurred_at")
+    for r in found:
+        t = times.get(r[at])
+        if t is None:
+            t = times[r[at]] = datetime.fromisoformat(r[at]).replace(tzinfo=UTC)
+        r[at] = t
+    return [dict(zip(FOLD_COLS, r, strict=True)) for r in found]
+
+
 def _delete_pending(conn: Connection, ids: list[int]) -> set[int]:
     """Delete the pending rows of `ids`; the ids whose row this transaction deleted (the
     others were folded by someone else already)."""
     if conn.dialect.name == "sqlite":
+        # No RETURNING (one result row per id: see db.bulk.sqlite_json_rows). This
+        # transaction holds SQLite's write lock, so the ids found are the ids deleted.
         gone: set[int] = set()
         for i in range(0, len(ids), 5000):
-            part = ids[i:i + 5000]
-            gone.update(r[0] for r in conn.exec_driver_sql(
-                "DELETE FROM analytics_pending WHERE event_id IN "
-                f"({', '.join('?' * len(part))}) RETURNING event_id", tuple(part)))
+            part = tuple(ids[i:i + 5000])
+            where = f"WHERE event_id IN ({', '.join('?' * len(part))})"
+            gone.update(r[0] for r in sqlite_json_rows(
+                conn, f"FROM analytics_pending {where}", part, ("event_id",)))
+            conn.exec_driver_sql(f"DELETE FROM analytics_pending {where}", part)
         return gone
     # PostgreSQL (READ COMMITTED): exactly these rows, as one array parameter; a row
     # deleted by a concurrent transaction is not returned.

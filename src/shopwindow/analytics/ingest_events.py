@@ -9,7 +9,6 @@ through their queries. Registered by `jobs.handlers` for every type in HANDLERS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from shopwindow.analytics.rules import EventIn
 from shopwindow.core.errors import NotFound
 from shopwindow.db.uow import after_commit
 from shopwindow.ledger import queries as ledger_q
-from shopwindow.outbox import DomainEvent
+from shopwindow.outbox import DomainEvent, Inline
 from shopwindow.social import queries as social_q
 from shopwindow.tracking import queries as tracking_q
 
@@ -87,7 +86,11 @@ def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
     clicks = [p for p in clicks if not p.get("flagged_reason")]  # bots, previews, HEAD
     if not clicks:
         return []
-    agents = tracking_q.click_user_agents(session, [int(p["click_id"]) for p in clicks])
+    # Payloads carry the user agent; events written before they did are read back.
+    agents = {int(p["click_id"]): str(p["user_agent"]) for p in clicks if "user_agent" in p}
+    if len(agents) < len(clicks):
+        agents.update(tracking_q.click_user_agents(
+            session, [int(p["click_id"]) for p in clicks if "user_agent" not in p]))
     pairs = {(int(p["fan_id"]), int(p["creator_id"])) for p in clicks
              if p.get("fan_id") and p.get("creator_id")}
     follows = social_q.follow_pairs(session, pairs)
@@ -243,11 +246,14 @@ HANDLERS: dict[str, Builder] = {
 }
 
 
-def _keyed(session: Session, ev: DomainEvent) -> list[EventIn]:
+def _built(session: Session, ev: DomainEvent) -> list[EventIn]:
     build = HANDLERS.get(ev.type)
-    if build is None:
-        return []
-    return [replace(e, dedup_key=f"ob:{ev.id}:{n}") for n, e in enumerate(build(session, ev))]
+    return build(session, ev) if build is not None else []
+
+
+def _key(ev: DomainEvent, n: int) -> str:
+    """The dedup key of the n-th analytics event derived from a domain event."""
+    return f"ob:{ev.id}:{n}"
 
 
 def record(session: Session, ev: DomainEvent) -> None:
@@ -257,9 +263,35 @@ def record(session: Session, ev: DomainEvent) -> None:
 
 def record_many(session: Session, evs: list[DomainEvent]) -> None:
     """The same for events committed together, stored with one insert."""
-    keyed = [e for ev in evs for e in _keyed(session, ev)]
-    if not keyed:
-        return
-    actions.ingest(session, keyed)
-    after_commit(session, aggregator.wake)
+    store_prepared(session, prepare_many(session, evs))
 
+
+def prepare_many(session: Session, evs: list[DomainEvent]) -> tuple[list[EventIn], list[str]]:
+    """Step one of `record_many` (reads only): the analytics events of domain events,
+    validated, each with its dedup key."""
+    events: list[EventIn] = []
+    keys: list[str] = []
+    for ev in evs:
+        built = _built(session, ev)
+        events += built
+        keys += [_key(ev, n) for n in range(len(built))]
+    for i, e in enumerate(events):
+        rules.check_event(e, prefix=f"events[{i}].")
+    return events, keys
+
+
+def store_prepared(session: Session, prepared: tuple[list[EventIn], list[str]]) -> None:
+    """Step two of `record_many`: store what `prepare_many` built (duplicates skipped);
+    once committed, this process's aggregator folds the rows from memory."""
+    events, keys = prepared
+    if not events:
+        return
+    stored = actions.ingest_rows(session, events, keys, checked=True)
+    bind = session.get_bind()
+    after_commit(session, lambda: aggregator.handoff_bound(bind, stored))
+
+
+# Published by the hand-off's own publisher thread in thousands a second: run there by
+# the publisher (outbox `Inline`), not through a job each (docs/analytics.md).
+INLINE = frozenset({"tracking.clicks_recorded"})
+INLINE_HANDLER = Inline(prepare=prepare_many, apply=store_prepared)

@@ -140,8 +140,9 @@ def _register_analytics() -> None:
     from shopwindow.analytics import ingest_events
 
     for etype in ingest_events.HANDLERS:
-        subscribe(etype, name=f"analytics.{etype}",
-                  batch=ingest_events.record_many)(ingest_events.record)
+        subscribe(etype, name=f"analytics.{etype}", batch=ingest_events.record_many,
+                  inline=ingest_events.INLINE_HANDLER if etype in ingest_events.INLINE
+                  else None)(ingest_events.record)
 
 
 _register_analytics()

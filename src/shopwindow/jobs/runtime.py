@@ -155,14 +155,43 @@ def _run_handler_batch(handler_name: str, event_ids: list[int]) -> None:
             rt.run_handler(handler_name, event_id)
 
 
+def _run_inline(name: str, events: list[DomainEvent]) -> bool:
+    """Run an inline handler over events here: its reads in a read-only session, its
+    writes in one short transaction. False if it failed (the caller queues the events as
+    a job instead, with the job runner's retries)."""
+    inline = outbox.inline_handler(name)
+    if inline is None:
+        return False
+    try:
+        with unit_of_work(get_db(), write=False) as rs:
+            prepared = inline.prepare(rs, events)
+        with unit_of_work(get_db()) as s:
+            inline.apply(s, prepared)
+    except Exception:
+        log.exception("inline handler %s failed on %d events; queued as a job",
+                      name, len(events))
+        return False
+    return True
+
+
 def publish(events: list[DomainEvent]) -> None:
-    """Enqueue one job per (durable handler, batch of events), then mark them dispatched."""
+    """Run the inline handlers, enqueue one job per (other durable handler, batch of
+    events), then mark the events dispatched."""
     if rt.run_handler is None:
         return
     by_handler: dict[str, list[int]] = {}
+    inline: dict[str, list[DomainEvent]] = {}
     for ev in events:
         for name in outbox.handlers_for(ev.type):
-            by_handler.setdefault(name, []).append(ev.id)
+            if outbox.inline_handler(name) is not None:
+                inline.setdefault(name, []).append(ev)
+            else:
+                by_handler.setdefault(name, []).append(ev.id)
+    for name, evs in inline.items():
+        for i in range(0, len(evs), BATCH_JOB_SIZE):
+            chunk = evs[i:i + BATCH_JOB_SIZE]
+            if not _run_inline(name, chunk):
+                by_handler.setdefault(name, []).extend(e.id for e in chunk)
     for name, ids in by_handler.items():
         if len(ids) == 1:
             rt.run_handler(name, ids[0])

@@ -2,6 +2,7 @@
 
 from shopwindow.outbox.events import (
     DomainEvent,
+    Inline,
     OutboxEvent,
     emit,
     emit_many,
@@ -13,6 +14,7 @@ from shopwindow.outbox.events import (
 
 __all__ = [
     "DomainEvent",
+    "Inline",
     "OutboxEvent",
     "emit",
     "emit_many",

@@ -61,26 +61,63 @@ LiveHandler = Callable[[DomainEvent], None]
 
 _durable: dict[str, dict[str, Handler]] = defaultdict(dict)
 _batch: dict[str, BatchHandler] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """How the publisher runs a durable handler itself (`subscribe(inline=…)`), in two
+    steps: `prepare(read_session, events)` does the reading and computing in a read-only
+    session, then `apply(session, prepared)` writes in a short transaction of its own.
+    On SQLite a write transaction holds the database's one write lock from its first
+    statement, so the reads and the Python work stay out of it."""
+
+    prepare: Callable[[Session, list[DomainEvent]], Any]
+    apply: Callable[[Session, Any], None]
+
+
+_inline: dict[str, Inline] = {}
 _live: dict[str, list[LiveHandler]] = defaultdict(list)
 _publisher: Callable[[list[DomainEvent]], None] | None = None
 
 
 def subscribe(event_type: str, name: str | None = None,
-              batch: BatchHandler | None = None) -> Callable[[Handler], Handler]:
+              batch: BatchHandler | None = None,
+              inline: Inline | None = None) -> Callable[[Handler], Handler]:
     """Register an idempotent durable handler `fn(session, event)` run by the job runner.
 
     `batch(session, events)`, if given, must do the same as calling `fn` for each event;
     the runner uses it for events committed together (one set-based pass instead of one
-    query round per event)."""
+    query round per event).
+
+    `inline` (needs `batch`, which must do what `inline.apply(s, inline.prepare(s,
+    events))` does): the publisher runs the handler itself, in the publishing process,
+    before it records the events as dispatched; only if that fails are they queued as
+    jobs. For high-volume events whose handling is
+    cheap and local (e.g. click analytics): a job per batch costs a queue round trip and
+    reloading the events, and on SQLite a worker process competes with the web process
+    for the one write lock. Delivery stays at least once (a crash before the dispatch is
+    recorded makes the sweeper publish the events again), so the handler must still be
+    idempotent."""
+    if inline is not None and batch is None:
+        raise ValueError("an inline handler needs its batch form")
 
     def deco(fn: Handler) -> Handler:
         key = name or f"{fn.__module__}.{fn.__qualname__}"
         _durable[event_type][key] = fn
         if batch is not None:
             _batch[key] = batch
+        if inline is not None:
+            _inline[key] = inline
+        else:
+            _inline.pop(key, None)
         return fn
 
     return deco
+
+
+def inline_handler(name: str) -> Inline | None:
+    """How the publisher runs this durable handler itself, if it does (`subscribe`)."""
+    return _inline.get(name)
 
 
 def batch_handler(name: str) -> BatchHandler | None:

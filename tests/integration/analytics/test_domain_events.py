@@ -128,6 +128,9 @@ def test_a_batch_of_hand_offs_is_one_event_and_counted_once(db: Database, uow: A
         outbox = s.scalars(select(OutboxEvent).where(
             OutboxEvent.type == tracking.CLICKS_EVENT)).all()
     assert len(outbox) == 1 and len(outbox[0].payload["clicks"]) == 5
+    # the agents travel with the clicks (analytics needs not read the clicks back)
+    assert [c["user_agent"] for c in outbox[0].payload["clicks"]] == [
+        PHONE, PHONE, PHONE, "Googlebot/2.1", PHONE]
     # Redelivered (a retried job, the sweeper): still counted once.
     runtime._run_handler(f"analytics.{tracking.CLICKS_EVENT}", outbox[0].id)
     runtime._run_handler_batch(f"analytics.{tracking.CLICKS_EVENT}", [outbox[0].id])
@@ -154,8 +157,16 @@ def test_per_click_events_written_before_batching_still_count(db: Database, uow:
         emit(s, "tracking.click_recorded", click_id=click.id, partner_id=703,
              creator_id=creator, recommendation_id=503, product_id=603, surface="home",
              promotion_id=None, fan_id=None, flagged_reason=None)
+    with uow() as s:  # a batch event of the previous release: no user agents inside
+        emit(s, tracking.CLICKS_EVENT, clicks=[{
+            "click_id": click.id, "partner_id": 703, "creator_id": creator,
+            "recommendation_id": 503, "product_id": 603, "surface": "showcase",
+            "promotion_id": None, "fan_id": None, "flagged_reason": None}])
     aggregator.drain(db)
     with db.read_sessions() as s:
-        assert queries.rollup_total(s, "recommendation", 503, "clicks") == 2
+        assert queries.rollup_total(s, "recommendation", 503, "clicks") == 3
         assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="surface",
                                     dim_value="home") == 1
+        # the device class comes from the click row when the payload has no agent
+        assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="device",
+                                    dim_value="mobile") == 3

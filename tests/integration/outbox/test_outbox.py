@@ -147,3 +147,53 @@ def test_emit_many_writes_rows_now_and_publishes_in_order_after_commit(uow, sess
     finally:
         for etype in ("t.first", "t.second"):
             outbox._live[etype].clear()
+
+
+def test_an_inline_handler_runs_in_the_publisher_reads_apart_and_falls_back_to_a_job(
+        uow, session):
+    prepared: list[tuple[bool, list[int]]] = []
+    applied: list[list[int]] = []
+    fail = {"apply": False}
+
+    def prepare(rs, evs):
+        # the reads get a read-only session of their own, not the write transaction
+        prepared.append((rs.get_bind() is runtime.get_db().read_engine,
+                         [e.payload["n"] for e in evs]))
+        return [e.payload["n"] for e in evs]
+
+    def apply(s, ns):
+        if fail["apply"]:
+            raise RuntimeError("storage hiccup")
+        applied.append(ns)
+
+    outbox.subscribe("test.inline", name="test.inline_handler",
+                     batch=lambda s, evs: apply(s, prepare(s, evs)),
+                     inline=outbox.Inline(prepare=prepare, apply=apply))(lambda s, ev: None)
+    enqueued: list[tuple[str, list[int]]] = []
+    orig_batch = runtime.rt.run_handler_batch
+    runtime.rt.run_handler_batch = lambda name, ids: enqueued.append((name, list(ids)))
+    try:
+        with uow() as s:
+            evs = [outbox.emit(s, "test.inline", n=n) for n in range(3)]
+        assert prepared == [(True, [0, 1, 2])] and applied == [[0, 1, 2]]
+        assert enqueued == []  # no job: the publisher ran it
+        assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.id.in_([e.id for e in evs]), OutboxEvent.dispatched_at.is_(None))) == 0
+        # A failing inline handler is not lost: its events become a job with retries.
+        fail["apply"] = True
+        with uow() as s:
+            more = [outbox.emit(s, "test.inline", n=n) for n in (7, 8)]
+        assert applied == [[0, 1, 2]]
+        assert enqueued == [("test.inline_handler", [e.id for e in more])]
+    finally:
+        runtime.rt.run_handler_batch = orig_batch
+        outbox._durable.pop("test.inline", None)
+        outbox._batch.pop("test.inline_handler", None)
+        outbox._inline.pop("test.inline_handler", None)
+
+
+def test_an_inline_handler_needs_its_batch_form():
+    with pytest.raises(ValueError, match="batch"):
+        outbox.subscribe("test.inline_bad", name="x",
+                         inline=outbox.Inline(prepare=lambda s, e: e,
+                                              apply=lambda s, p: None))

@@ -110,3 +110,32 @@ def test_driver_level_inserts_stay_inside_the_callers_transaction(db: Database) 
         insert_many(conn, OutboxEvent.__table__, [{**row, "id": 502}])  # type: ignore[arg-type]
     with db.read_sessions() as s:
         assert [e.id for e in s.query(OutboxEvent).filter(OutboxEvent.type == "t.tx")] == [502]
+
+
+def test_sqlite_insert_ignore_counts_what_went_in_and_json_rows_read_it_back(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite helpers without RETURNING: counts across statements, one-row reads."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite-only helpers")
+    monkeypatch.setattr(bulk, "MAX_VARIABLES", 12)  # 2 rows per statement
+    at = datetime(2026, 12, 6, 5, 30, 0, tzinfo=UTC)
+
+    def row(i: int) -> dict:
+        return {"id": i, "type": f"t.{i}", "payload": {"n": i, "s": "中文"},
+                "created_at": at + timedelta(seconds=i), "dispatched_at": None}
+
+    with db.engine.begin() as conn:
+        assert bulk.sqlite_insert_ignore(conn, OutboxEvent.__table__,  # type: ignore[arg-type]
+                                         [row(i) for i in range(1, 6)]) == 5
+        # 3 and 5 exist already: only 6 and 7 go in (across two statements)
+        assert bulk.sqlite_insert_ignore(conn, OutboxEvent.__table__,  # type: ignore[arg-type]
+                                         [row(3), row(6), row(5), row(7)]) == 2
+        got = bulk.sqlite_json_rows(conn, "FROM outbox_event WHERE id > ? ORDER BY id", (1,),
+                                    ("id", "type", "payload", "created_at", "dispatched_at"))
+        ids = bulk.sqlite_json_rows(conn, "FROM outbox_event WHERE id IN (?, ?, ?)",
+                                    (2, 7, 99), ("id",))
+        none = bulk.sqlite_json_rows(conn, "FROM outbox_event WHERE id < 0", (), ("id",))
+    assert [r[0] for r in got] == [2, 3, 4, 5, 6, 7]
+    assert got[0] == [2, "t.2", '{"n": 2, "s": "\\u4e2d\\u6587"}', sqlite_datetime(row(2)[
+        "created_at"]), None]
+    assert sorted(ids) == [[2], [7]] and none == []
