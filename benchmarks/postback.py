@@ -24,7 +24,9 @@ import random
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
@@ -32,7 +34,12 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 # Our sibling helper, found after site-packages so `click` stays the real package.
 sys.path.append(str(HERE))
-from appserver import app_server_pids, running_app, running_workers  # noqa: E402
+from appserver import (  # noqa: E402
+    app_server_pids,
+    running_app,
+    running_job_worker,
+    running_workers,
+)
 from proccpu import cpu_seconds  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqr"
@@ -174,6 +181,32 @@ def in_process(url: str, orders: int, sizes: list[int]) -> None:
         print(f"| {size} | {cpu * 1000 / len(evs):.2f} ms | {wall * 1000 / len(evs):.2f} ms |")
 
 
+def analytics_caught_up(url: str, orders: int, timeout: float = 180.0
+                        ) -> tuple[dict[str, int], float]:
+    """The reports' side: every order, commission and refund becomes an analytics event
+    (in the server, or the worker). Waits until all orders have, with the server still
+    running; returns the counts and how long that took after the load."""
+    from sqlalchemy import func, select
+
+    from shopwindow.analytics.models import Event
+    from shopwindow.db.engine import Database
+
+    db = Database(url)
+    started = time.monotonic()
+    try:
+        while True:
+            with db.read_sessions() as s:
+                logged = {str(k): int(v) for k, v in s.execute(
+                    select(Event.type, func.count()).where(Event.type.in_(
+                        ["order", "commission_booked", "refund"])).group_by(Event.type)).all()}
+            waited = time.monotonic() - started
+            if logged.get("order", 0) >= orders or waited > timeout:
+                return logged, waited
+            time.sleep(0.25)
+    finally:
+        db.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=2000)
@@ -184,6 +217,9 @@ def main() -> None:
     ap.add_argument("--jobs", choices=["thread", "external"], default="thread",
                     help="thread: job workers inside the web process (embedded default); "
                          "external: the web process only enqueues (production shape)")
+    ap.add_argument("--no-worker", action="store_true",
+                    help="with --jobs external: run no `shopwindow worker` (jobs then wait "
+                         "in the queue; not what a deployment does)")
     ap.add_argument("--workers", type=int, default=1,
                     help="uvicorn worker processes (the production shape; > 1 uses Redis)")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/0",
@@ -212,15 +248,22 @@ def main() -> None:
         reqs[i:i + window] = chunk
     server = (running_app(args.port, env, tmp / "server.log") if args.workers == 1 else
               running_workers(args.port, env, tmp / "server.log", args.workers))
-    with server as base:
+    # --jobs external: the jobs the postbacks raise (order and commission analytics) run in
+    # a `shopwindow worker` beside the server, on the same cores, as in a deployment.
+    worker_cm: Any = (running_job_worker(env, tmp / "worker.log")
+                      if args.jobs == "external" and not args.no_worker else nullcontext())
+    with worker_cm as worker_proc, server as base:
+        wpid = worker_proc.pid if worker_proc is not None else None
         signed = sign_all(reqs)
         load_before = os.getloadavg()
         pids = app_server_pids(base)
-        cpu0 = sum(map(cpu_seconds, pids))
+        cpu0, wcpu0 = sum(map(cpu_seconds, pids)), cpu_seconds(wpid)
         t0 = time.perf_counter()
         res = asyncio.run(send_all(base, signed, args.connections))
         elapsed = time.perf_counter() - t0
         cpu = sum(map(cpu_seconds, pids)) - cpu0
+        wcpu = cpu_seconds(wpid) - wcpu0
+        logged, waited = analytics_caught_up(url, args.orders)
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database
@@ -253,6 +296,10 @@ def main() -> None:
     print(f"| postbacks/s (all deliveries) | {n / elapsed:,.0f} | ≥ 1,000 |")
     print(f"| server CPU (all threads) | {cpu:.1f} s in {elapsed:.1f} s: {cpu * 1000 / n:.2f} "
           f"ms per delivery, {cpu * 1000 / len(evs):.2f} ms per distinct event | |")
+    if wpid is not None:
+        print(f"| job worker CPU during the load | {wcpu:.1f} s | |")
+    print(f"| postbacks/s until the reports had every order | {n / (elapsed + waited):,.0f} "
+          f"(analytics {waited:.1f} s behind at the end) | |")
     print(f"| postbacks per server CPU-second | {n / max(cpu, 1e-9):,.0f} | |")
     print(f"| latency p50 / p99 | {res['p50']:.1f} / {res['p99']:.1f} ms | |")
     print(f"| answers | {', '.join(f'{k}: {v:,}' for k, v in sorted(res['statuses'].items()))}"
@@ -261,6 +308,9 @@ def main() -> None:
     print(f"| commission bookings | {kinds.get('commission_booked', 0):,} | = orders |")
     print(f"| refund reversals | {kinds.get('refund_reversal', 0):,} | "
           f"{(args.orders + 2) // 3:,} |")
+    print(f"| analytics events (orders, commissions, refunds) | {logged.get('order', 0):,}, "
+          f"{logged.get('commission_booked', 0):,}, {logged.get('refund', 0):,} "
+          f"({waited:.1f} s after the load) | = orders, bookings, reversals |")
     print(f"| duplicate ledger keys | {dup_keys} | 0 |")
     print(f"| trial balance | {trial} | all zero |")
 

@@ -9,13 +9,14 @@ through their queries. Registered by `jobs.handlers` for every type in HANDLERS.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import actions, aggregator, ingest, rules
-from shopwindow.analytics.models import Event
+from shopwindow.analytics.models import ORDER_EVENTS, Event
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.errors import NotFound
 from shopwindow.db.uow import after_commit
@@ -117,13 +118,85 @@ def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
     return out
 
 
+@dataclass(slots=True)
+class _Prefetched:
+    """What the money events of one batch need, read with a few set-based queries
+    (`_prefetch`) instead of several queries per event."""
+
+    orders: set[int] = field(default_factory=set)  # order ids covered below
+    credits: dict[ingest.ObjKey, ingest.Credits | None] = field(default_factory=dict)
+    clicks: dict[int, Any] = field(default_factory=dict)
+    facts: dict[int, list[Event]] = field(default_factory=dict)  # order id → order events
+    # (order id, creator id) → refunded so far: the log's refunds, then this batch's
+    refunded: dict[tuple[int, int | None], int] = field(default_factory=dict)
+    verticals: dict[int | None, str] = field(default_factory=dict)
+    follows: set[tuple[int, int]] = field(default_factory=set)
+
+
+_PREFETCH = "analytics_prefetch"
+# Literal, so the partial index ix_analytics_event_order serves it (models.ORDER_EVENTS).
+_ORDER_EVENTS = text("analytics_event." + ORDER_EVENTS)
+_MONEY = ("tracking.order_recorded", "tracking.order_refunded", "tracking.commission_booked")
+
+
+def _prefetched(session: Session) -> _Prefetched | None:
+    found: _Prefetched | None = session.info.get(_PREFETCH)
+    return found
+
+
+def _prefetch(session: Session, evs: list[DomainEvent]) -> _Prefetched | None:
+    """Read what a batch's order, refund and commission events need in one go."""
+    money = [e for e in evs if e.type in _MONEY]
+    if len(money) < 2:
+        return None
+    pre = _Prefetched()
+    pre.orders = {int(e.payload["order_id"]) for e in money}
+    orders = [e for e in money if e.type == "tracking.order_recorded"]
+    keys = {("recommendation", int(e.payload["recommendation_id"])) for e in orders
+            if e.payload.get("recommendation_id")}
+    pre.credits = ingest.resolve(session, keys) if keys else {}
+    pre.clicks = tracking_q.clicks_by_ids(
+        session, [int(e.payload["click_id"]) for e in orders if e.payload.get("click_id")])
+    pairs = {(int(c.fan_id), int(e.payload["creator_id"])) for e in orders
+             if e.payload.get("click_id") and e.payload.get("creator_id")
+             and (c := pre.clicks.get(int(e.payload["click_id"]))) is not None and c.fan_id}
+    pre.follows = social_q.follow_pairs(session, pairs)
+    ids = sorted(pre.orders)
+    for i in range(0, len(ids), 5000):
+        part = ids[i:i + 5000]
+        for ev in session.scalars(select(Event).where(
+                _ORDER_EVENTS, Event.object_id.in_(part), Event.type == "order")
+                .order_by(Event.id)):
+            pre.facts.setdefault(int(ev.object_id or 0), []).append(ev)
+        for oid, creator, total in session.execute(
+                select(Event.object_id, Event.creator_id, func.sum(Event.value)).where(
+                    _ORDER_EVENTS, Event.object_id.in_(part), Event.type == "refund")
+                .group_by(Event.object_id, Event.creator_id)):
+            order, amount = int(oid or 0), int(total or 0)
+            pre.refunded[(order, creator)] = amount
+            pre.refunded[(order, None)] = pre.refunded.get((order, None), 0) + amount
+    return pre
+
+
+def _vertical(session: Session, creator: int | None) -> str:
+    pre = _prefetched(session)
+    if pre is None:
+        return ingest.vertical_for(session, creator)
+    if creator not in pre.verticals:
+        pre.verticals[creator] = ingest.vertical_for(session, creator)
+    return pre.verticals[creator]
+
+
 def _order_facts(session: Session, order_id: int,
                  creator_id: int | None) -> Event | None:
     """The order's own analytics event (what it was credited to), if still kept."""
-    q = select(Event).where(Event.type == "order", Event.object_type == "order",
-                            Event.object_id == order_id)
+    pre = _prefetched(session)
+    if pre is not None and order_id in pre.orders:
+        return next((e for e in pre.facts.get(order_id, [])
+                     if creator_id is None or e.creator_id == creator_id), None)
+    q = select(Event).where(_ORDER_EVENTS, Event.object_id == order_id, Event.type == "order")
     if creator_id is not None:
-        q = q.where(Event.creator_id == creator_id)  # served by the creator index
+        q = q.where(Event.creator_id == creator_id)
     return session.scalars(q.limit(1)).first()
 
 
@@ -147,19 +220,25 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
     p = ev.payload
     creator = int(p["creator_id"]) if p.get("creator_id") else None
     rec_id = int(p["recommendation_id"]) if p.get("recommendation_id") else None
+    pre = _prefetched(session)
     cred = None
     if rec_id is not None:
-        cred = ingest.resolve(session, [("recommendation", rec_id)]).get(
-            ("recommendation", rec_id))
+        key = ("recommendation", rec_id)
+        cred = (pre.credits.get(key) if pre is not None and key in pre.credits
+                else ingest.resolve(session, [key]).get(key))
     fan: int | None = None
     product: int | None = cred.product_id if cred else None
     surface, device, promo = "other", "unknown", None
     if p.get("click_id"):
-        try:
-            click = tracking_q.get_click(session, int(p["click_id"]))
-        except NotFound:
-            pass
+        click: Any = None
+        if pre is not None and int(p["order_id"]) in pre.orders:
+            click = pre.clicks.get(int(p["click_id"]))
         else:
+            try:
+                click = tracking_q.get_click(session, int(p["click_id"]))
+            except NotFound:
+                pass
+        if click is not None:
             fan = click.fan_id
             surface = click.surface if click.surface in rules.SURFACES else "other"
             device = rules.device_class(click.user_agent)
@@ -171,8 +250,9 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
         post_id=cred.post_id if cred else None, product_id=product,
         partner_id=int(p["partner_id"]), promotion_id=promo, surface=surface,
         device=device if device != "bot" else "unknown",
-        vertical=ingest.vertical_for(session, creator),
-        is_follower=_follows(session, fan, creator),
+        vertical=_vertical(session, creator),
+        is_follower=(None if fan is None or creator is None else (fan, creator) in pre.follows)
+        if pre is not None else _follows(session, fan, creator),
         value=max(0, int(p.get("total_minor") or 0)), currency=str(p["currency"]))]
 
 
@@ -181,14 +261,23 @@ def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
     order_id = int(p["order_id"])
     creator = int(p["creator_id"]) if p.get("creator_id") else None
     # The payload carries the cumulative refund; count only what is new.
-    q = select(func.coalesce(func.sum(Event.value), 0)).where(
-        Event.type == "refund", Event.object_type == "order", Event.object_id == order_id)
-    if creator is not None:
-        q = q.where(Event.creator_id == creator)
-    before = int(session.scalar(q) or 0)
+    pre = _prefetched(session)
+    if pre is not None and order_id in pre.orders:
+        # the log's refunds plus those of earlier events in this batch (not stored yet)
+        before = pre.refunded.get((order_id, creator), 0)
+    else:
+        q = select(func.coalesce(func.sum(Event.value), 0)).where(
+            _ORDER_EVENTS, Event.object_id == order_id, Event.type == "refund")
+        if creator is not None:
+            q = q.where(Event.creator_id == creator)
+        before = int(session.scalar(q) or 0)
     delta = int(p["refunded_minor"]) - before
     if delta <= 0:
         return []
+    if pre is not None and order_id in pre.orders:
+        pre.refunded[(order_id, creator)] = before + delta
+        if creator is not None:
+            pre.refunded[(order_id, None)] = pre.refunded.get((order_id, None), 0) + delta
     return [_money_event("refund", order_id, delta, str(p["currency"]), creator,
                          int(p["partner_id"]), _order_facts(session, order_id, creator))]
 
@@ -271,10 +360,16 @@ def prepare_many(session: Session, evs: list[DomainEvent]) -> tuple[list[EventIn
     validated, each with its dedup key."""
     events: list[EventIn] = []
     keys: list[str] = []
-    for ev in evs:
-        built = _built(session, ev)
-        events += built
-        keys += [_key(ev, n) for n in range(len(built))]
+    pre = _prefetch(session, evs)
+    if pre is not None:
+        session.info[_PREFETCH] = pre
+    try:
+        for ev in evs:
+            built = _built(session, ev)
+            events += built
+            keys += [_key(ev, n) for n in range(len(built))]
+    finally:
+        session.info.pop(_PREFETCH, None)
     for i, e in enumerate(events):
         rules.check_event(e, prefix=f"events[{i}].")
     return events, keys
@@ -291,7 +386,8 @@ def store_prepared(session: Session, prepared: tuple[list[EventIn], list[str]]) 
     after_commit(session, lambda: aggregator.handoff_bound(bind, stored))
 
 
-# Published by the hand-off's own publisher thread in thousands a second: run there by
-# the publisher (outbox `Inline`), not through a job each (docs/analytics.md).
-INLINE = frozenset({"tracking.clicks_recorded"})
+# Published by the hand-off's and the postback ingester's own publisher threads, in
+# thousands a second: run there by the publisher (outbox `Inline`), not through a job
+# each (docs/analytics.md).
+INLINE = frozenset({"tracking.clicks_recorded", *_MONEY})
 INLINE_HANDLER = Inline(prepare=prepare_many, apply=store_prepared)

@@ -170,3 +170,56 @@ def test_per_click_events_written_before_batching_still_count(db: Database, uow:
         # the device class comes from the click row when the payload has no agent
         assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="device",
                                     dim_value="mobile") == 3
+
+
+def test_money_events_of_one_batch_are_read_together_and_refunds_count_once(
+        db: Database, uow: Any) -> None:
+    """What the postback ingester commits at once: several orders, a commission, and two
+    cumulative refund snapshots of one order in the same batch (the second adds only the
+    difference); then the whole batch delivered again (a retried job) changes nothing."""
+    creator = make_account(uow, "maker", role="creator")
+    fan = make_account(uow, "fan1")
+    with uow() as s:
+        social.follow(s, fan, creator)
+    rec, product, partner = 504, 604, 704
+    item = tracking.ClickItem("sku-4", rec, creator, product)
+    with uow() as s:
+        click = tracking.record_click(s, items=[item], partner_id=partner,
+                                      surface="showcase", fan_id=fan, promotion_id=None,
+                                      user_agent=PHONE, ip_hash="x", method="GET")
+    with uow() as s:  # the log already has this order and a first refund of 1,000
+        emit(s, "tracking.order_recorded", order_id=9100, partner_id=partner,
+             external_order_id="B-0", click_id=click.id, creator_id=creator,
+             recommendation_id=rec, attribution="attributed", reason=None,
+             currency="CNY", total_minor=10_000)
+        emit(s, "tracking.order_refunded", order_id=9100, partner_id=partner,
+             creator_id=creator, refunded_minor=1_000, currency="CNY")
+    with uow() as s:
+        evs = [emit(s, "tracking.order_recorded", order_id=9100 + n, partner_id=partner,
+                    external_order_id=f"B-{n}", click_id=click.id, creator_id=creator,
+                    recommendation_id=rec, attribution="attributed", reason=None,
+                    currency="CNY", total_minor=20_000) for n in (1, 2)]
+        evs.append(emit(s, "tracking.commission_booked", order_id=9100, partner_id=partner,
+                        creator_id=creator, entry_id=1, commission_minor=800,
+                        currency="CNY", settle_after="2026-12-20T00:00:00+00:00"))
+        evs += [emit(s, "tracking.order_refunded", order_id=9100, partner_id=partner,
+                     creator_id=creator, refunded_minor=cumulative, currency="CNY")
+                for cumulative in (3_000, 4_500)]
+    runtime._run_handler_batch("analytics.tracking.order_refunded", [e.id for e in evs])
+    aggregator.drain(db)
+    refunds = _events(db, "refund")
+    assert sorted(r.value for r in refunds) == [1_000, 1_500, 2_000]  # 1,000 → 3,000 → 4,500
+    orders = {o.object_id: o for o in _events(db, "order")}
+    assert set(orders) == {9100, 9101, 9102}
+    assert all(o.actor_id == fan and o.is_follower and o.device == "mobile"
+               and o.surface == "showcase" and o.product_id == product
+               for o in orders.values())
+    (commission,) = _events(db, "commission_booked")
+    # credited like its order (facts read with the batch)
+    assert (commission.actor_id, commission.surface, commission.device) == (
+        fan, "showcase", "mobile")
+    with db.read_sessions() as s:
+        total = queries.rollup_total
+        assert total(s, "creator", creator, "refunded", currency="CNY") == 4_500
+        assert total(s, "creator", creator, "gmv", currency="CNY") == 50_000
+        assert total(s, "creator", creator, "orders", dim="follower", dim_value="yes") == 3
