@@ -27,8 +27,9 @@ from shopwindow.core.ids import new_id
 from shopwindow.db.base import UTCDateTime
 from shopwindow.db.bulk import (
     insert_many,
+    run_sqlite_statements,
     sqlite_datetime,
-    sqlite_insert_ignore,
+    sqlite_insert_statements,
     sqlite_json_rows,
 )
 from shopwindow.db.engine import Database
@@ -156,25 +157,52 @@ def _insert_pg(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids."""
-    if not rows:
-        return []
-    conn = session if isinstance(session, Connection) else session.connection()
-    lite = conn.dialect.name == "sqlite"
-    # Duplicates inside one batch would hit the constraint with each other: keep the first
-    # of each key; ON CONFLICT then skips keys stored by earlier batches.
-    seen: dict[str, dict[str, Any]] = {}
+def _unique_keys(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, keeping the first of each dedup key: duplicates inside one batch would
+    hit the constraint with each other (ON CONFLICT skips keys of earlier batches)."""
+    seen: set[str] = set()
     uniq: list[dict[str, Any]] = []
     for r in rows:
         k = r["dedup_key"]
         if k is None:
             uniq.append(r)
         elif k not in seen:
-            seen[k] = r
+            seen.add(k)
             uniq.append(r)
+    return uniq
+
+
+@dataclass(slots=True)
+class PreparedEvents:
+    """A SQLite batch's statements, built before the write lock is taken
+    (`prepare_sqlite`): the lock is then held only while SQLite works."""
+
+    rows: list[dict[str, Any]]
+    events: list[tuple[str, tuple[Any, ...]]]
+    pending: list[tuple[str, tuple[Any, ...]]]
+
+
+def prepare_sqlite(rows: Sequence[dict[str, Any]]) -> PreparedEvents:
+    """The INSERT statements of `insert_events` on SQLite, for rows not yet stored."""
+    uniq = _unique_keys(rows)
+    return PreparedEvents(
+        uniq, sqlite_insert_statements(EVENT_TABLE, uniq, " ON CONFLICT DO NOTHING"),
+        sqlite_insert_statements(PENDING_TABLE, [{"event_id": r["id"]} for r in uniq]))
+
+
+def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]],
+                  prepared: PreparedEvents | None = None) -> list[int]:
+    """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids.
+    `prepared`: the same rows' statements from `prepare_sqlite` (SQLite)."""
+    if not rows:
+        return []
+    conn = session if isinstance(session, Connection) else session.connection()
+    lite = conn.dialect.name == "sqlite"
     if not lite:
-        return _insert_pg(conn, uniq)
+        return _insert_pg(conn, _unique_keys(rows))
+    if prepared is None:
+        prepared = prepare_sqlite(rows)
+    uniq = prepared.rows
     # SQLite: one multi-row INSERT per chunk straight on the driver (db.bulk). Neither the
     # driver's executemany nor RETURNING: both release and re-take the GIL once per row,
     # and with the event loop busy each re-take waits, so a batch held SQLite's write
@@ -182,14 +210,16 @@ def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]])
     # behind it). Ids are fresh, so when some keys were stored before, the ids present
     # now are the ones this statement inserted.
     ids = [r["id"] for r in uniq]
-    if sqlite_insert_ignore(conn, EVENT_TABLE, uniq) != len(uniq):
-        found: set[int] = set()
-        for i in range(0, len(ids), 5000):
-            part = ids[i:i + 5000]
-            found.update(r[0] for r in sqlite_json_rows(
-                conn, f"FROM analytics_event WHERE id IN ({', '.join('?' * len(part))})",
-                part, ("id",)))
-        ids = [i for i in ids if i in found]
+    if run_sqlite_statements(conn, prepared.events)[0] == len(uniq):
+        run_sqlite_statements(conn, prepared.pending)
+        return ids
+    found: set[int] = set()
+    for i in range(0, len(ids), 5000):
+        part = ids[i:i + 5000]
+        found.update(r[0] for r in sqlite_json_rows(
+            conn, f"FROM analytics_event WHERE id IN ({', '.join('?' * len(part))})",
+            part, ("id",)))
+    ids = [i for i in ids if i in found]
     if ids:
         insert_many(conn, PENDING_TABLE, [{"event_id": i} for i in ids])
     return ids

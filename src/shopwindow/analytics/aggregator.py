@@ -132,34 +132,41 @@ def _upsert_values_sql(n: int) -> str:
             f"ON CONFLICT {_UPSERT_TAIL}")
 
 
-def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int]) -> None:
-    if not deltas:
-        return
-    lite = conn.dialect.name == "sqlite"
-    # Unsorted: every rollup writer (folds, rebuild) holds the aggregation lock (PostgreSQL)
-    # or SQLite's one write lock, so no two upserters can take row locks in different
-    # orders. Driver-level executemany with pre-converted buckets: SQLAlchemy's per-row bind
-    # processing cost more than the upserts themselves.
+def _sqlite_upserts(deltas: dict[rules.RollupKey, int]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The SQLite upsert statements of increments, built before the write lock is taken:
+    multi-row VALUES statements, not executemany — the driver releases and re-takes the
+    GIL around every row's step, and with the event loop busy each re-take waits its
+    turn, so a fold of a few thousand keys held SQLite's write lock for tens of
+    milliseconds (the hand-off's click writer waited behind it: /go p99)."""
     buckets: dict[datetime, Any] = {}  # a batch spans few buckets: format each once
     params = []
     for k, v in deltas.items():
         if v:
             b = buckets.get(k[1])
             if b is None:
-                b = buckets[k[1]] = db_time(k[1], lite)
+                b = buckets[k[1]] = db_time(k[1], True)
             params.append((k[0], b, *k[2:], v))
-    if lite:
-        # Multi-row VALUES statements, not executemany: the driver releases and re-takes
-        # the GIL around every row's step, and with the event loop busy each re-take
-        # waits its turn, so a fold of a few thousand keys held SQLite's write lock for
-        # tens of milliseconds (the hand-off's click writer waited behind it: /go p99).
-        for i in range(0, len(params), UPSERT_ROWS):
-            chunk = params[i:i + UPSERT_ROWS]
-            conn.exec_driver_sql(_upsert_values_sql(len(chunk)),
-                                 tuple(v for row in chunk for v in row))
+    return [(_upsert_values_sql(len(chunk)), tuple(v for row in chunk for v in row))
+            for i in range(0, len(params), UPSERT_ROWS)
+            if (chunk := params[i:i + UPSERT_ROWS])]
+
+
+def _upsert(conn: Connection, deltas: dict[rules.RollupKey, int],
+            prepared: list[tuple[str, tuple[Any, ...]]] | None = None) -> None:
+    """Add increments to the rollups (`prepared`: `_sqlite_upserts(deltas)`, SQLite)."""
+    if not deltas:
         return
+    lite = conn.dialect.name == "sqlite"
+    # Unsorted: every rollup writer (folds, rebuild) holds the aggregation lock (PostgreSQL)
+    # or SQLite's one write lock, so no two upserters can take row locks in different
+    # orders.
+    if lite:
+        for sql, params in (prepared if prepared is not None else _sqlite_upserts(deltas)):
+            conn.exec_driver_sql(sql, params)
+        return
+    # PostgreSQL: binary COPY into a temp table, then one INSERT … SELECT … ON CONFLICT.
     actions.copy_rows(conn, "analytics_rollup_in", "analytics_rollup", (*KEY_COLS, "value"),
-                      params, _ROLLUP_TYPES)
+                      [(*k, v) for k, v in deltas.items() if v], _ROLLUP_TYPES)
     conn.exec_driver_sql(_UPSERT_PG)
     conn.exec_driver_sql("DELETE FROM analytics_rollup_in")  # not TRUNCATE: see actions
 
@@ -259,13 +266,15 @@ def fold_rows(db: Database, rows: list[dict[str, Any]]) -> int | None:
     if not rows:
         return 0
     deltas = rules.fold(rows)
+    prepared = _sqlite_upserts(deltas) if db.is_sqlite else None
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
             return None
         gone = _delete_pending(conn, [r["id"] for r in rows])
         if len(gone) != len(rows):
             deltas = rules.fold([r for r in rows if r["id"] in gone])
-        _upsert(conn, deltas)
+            prepared = None
+        _upsert(conn, deltas, prepared)
     if deltas:
         live.notify(changed_entities(deltas))
     return len(gone)

@@ -76,9 +76,11 @@ class EventWriter:
         rows = [r for rs, _ in batch for r in rs]
         try:
             # Core on a bare connection: this thread competes with the event loop for the
-            # GIL, so it does as little Python work per row as possible.
+            # GIL, so it does as little Python work per row as possible; on SQLite the
+            # statements are built before the write lock is taken.
+            prepared = actions.prepare_sqlite(rows) if self.db.is_sqlite else None
             with actions.write_lock(self.db), self.db.engine.begin() as conn:
-                stored = set(actions.insert_events(conn, rows))
+                stored = set(actions.insert_events(conn, rows, prepared))
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
             for _, fut in batch:

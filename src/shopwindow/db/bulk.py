@@ -106,8 +106,11 @@ def _layout(table: Table) -> tuple[list[str], Callable[[dict[str, Any]], tuple[A
     return cols, getter, convs
 
 
-def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-                   tail: str, counted: list[int] | None = None) -> list[tuple[Any, ...]]:
+def sqlite_insert_statements(table: Table, rows: Sequence[dict[str, Any]],
+                             tail: str = "") -> list[tuple[str, tuple[Any, ...]]]:
+    """The `(sql, parameters)` of `insert_many` on SQLite (`tail`: e.g. " ON CONFLICT DO
+    NOTHING"), built without a connection: a caller can build them before it takes the
+    write lock and only run them (`run_sqlite_statements`) while holding it."""
     cols, getter, layout_convs = _layout(table)
     convs = [(i, _memo(f) if memo and len(rows) > 1 else f) for i, f, memo in layout_convs]
     params: list[Any] = []
@@ -123,6 +126,15 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
     per = max(1, MAX_VARIABLES // len(cols))
     width = len(cols)
+    return [(head + ", ".join([one] * n) + tail,
+             tuple(params[start * width:(start + n) * width]))
+            for start in range(0, len(rows), per) if (n := min(per, len(rows) - start))]
+
+
+def run_sqlite_statements(conn: Connection, statements: Sequence[tuple[str, tuple[Any, ...]]],
+                          returning: bool = False) -> tuple[int, list[tuple[Any, ...]]]:
+    """Run statements of `sqlite_insert_statements` on the driver's connection inside the
+    caller's transaction: (rows changed, rows returned if `returning`)."""
     # Straight on the driver's connection, inside the transaction SQLAlchemy began: its
     # execution context cost ~50 µs per statement, more than a small INSERT itself. A
     # connection not in a transaction yet begins one first, as executing through it would
@@ -134,15 +146,20 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     assert raw is not None
     out: list[tuple[Any, ...]] = []
     changed = 0
-    for start in range(0, len(rows), per):
-        n = min(per, len(rows) - start)
-        cur = raw.execute(head + ", ".join([one] * n) + tail,
-                          tuple(params[start * width:(start + n) * width]))
-        if " RETURNING " in tail:
+    for sql, params in statements:
+        cur = raw.execute(sql, params)
+        if returning:
             out.extend(tuple(r) for r in cur.fetchall())
         else:
             changed += cur.rowcount
         cur.close()
+    return changed, out
+
+
+def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                   tail: str, counted: list[int] | None = None) -> list[tuple[Any, ...]]:
+    changed, out = run_sqlite_statements(conn, sqlite_insert_statements(table, rows, tail),
+                                         returning=" RETURNING " in tail)
     if counted is not None:
         counted.append(changed)
     return out
