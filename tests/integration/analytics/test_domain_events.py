@@ -223,3 +223,26 @@ def test_money_events_of_one_batch_are_read_together_and_refunds_count_once(
         assert total(s, "creator", creator, "refunded", currency="CNY") == 4_500
         assert total(s, "creator", creator, "gmv", currency="CNY") == 50_000
         assert total(s, "creator", creator, "orders", dim="follower", dim_value="yes") == 3
+
+
+def test_inline_click_analytics_hand_their_rows_to_this_process_aggregator(
+        db: Database, uow: Any) -> None:
+    """The publisher stores a batch's click events itself and, once committed, gives the
+    rows to the in-process aggregator, which folds them without reading them back."""
+    creator = make_account(uow, "maker", role="creator")
+    item = tracking.ClickItem("sku-5", 505, creator, 605)
+    agg = aggregator.Aggregator(db)
+    aggregator._receivers[db.url] = agg  # registered, thread not started: memory only
+    try:
+        with uow() as s:
+            tracking.record_clicks(s, [tracking.click_row(
+                items=[item], partner_id=705, surface="home", fan_id=None,
+                promotion_id=None, user_agent=PHONE, ip_hash="h", method="GET")
+                for _ in range(3)])
+        assert [r["type"] for r in agg._mem] == ["click"] * 3
+        assert agg.fold_round() == 3
+        with db.read_sessions() as s:
+            assert queries.rollup_total(s, "recommendation", 505, "clicks") == 3
+        assert aggregator.drain(db) == 0  # nothing left pending: counted once
+    finally:
+        aggregator._receivers.pop(db.url, None)
