@@ -390,4 +390,5 @@ def store_prepared(session: Session, prepared: tuple[list[EventIn], list[str]]) 
 # thousands a second: run there by the publisher (outbox `Inline`), not through a job
 # each (docs/analytics.md).
 INLINE = frozenset({"tracking.clicks_recorded", *_MONEY})
-INLINE_HANDLER = Inline(prepare=prepare_many, apply=store_prepared)
+INLINE_HANDLER = Inline(prepare=prepare_many, apply=store_prepared,
+                        size=lambda ev: max(1, len(ev.payload.get("clicks") or ())))

@@ -174,6 +174,26 @@ def _run_inline(name: str, events: list[DomainEvent]) -> bool:
     return True
 
 
+INLINE_CHUNK = 2000  # work units (Inline.size) per inline transaction
+
+
+def _inline_chunks(name: str, events: list[DomainEvent]) -> list[list[DomainEvent]]:
+    """Events in runs of at most BATCH_JOB_SIZE events and INLINE_CHUNK units of work:
+    one transaction must not hold SQLite's write lock long, even after a backlog."""
+    inline = outbox.inline_handler(name)
+    size = inline.size if inline is not None and inline.size is not None else None
+    chunks: list[list[DomainEvent]] = [[]]
+    work = 0
+    for ev in events:
+        n = size(ev) if size is not None else 1
+        if chunks[-1] and (len(chunks[-1]) >= BATCH_JOB_SIZE or work + n > INLINE_CHUNK):
+            chunks.append([])
+            work = 0
+        chunks[-1].append(ev)
+        work += n
+    return [c for c in chunks if c]
+
+
 def publish(events: list[DomainEvent]) -> None:
     """Run the inline handlers, enqueue one job per (other durable handler, batch of
     events), then mark the events dispatched."""
@@ -188,8 +208,7 @@ def publish(events: list[DomainEvent]) -> None:
             else:
                 by_handler.setdefault(name, []).append(ev.id)
     for name, evs in inline.items():
-        for i in range(0, len(evs), BATCH_JOB_SIZE):
-            chunk = evs[i:i + BATCH_JOB_SIZE]
+        for chunk in _inline_chunks(name, evs):
             if not _run_inline(name, chunk):
                 by_handler.setdefault(name, []).extend(e.id for e in chunk)
     for name, ids in by_handler.items():

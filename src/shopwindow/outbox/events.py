@@ -73,6 +73,9 @@ class Inline:
 
     prepare: Callable[[Session, list[DomainEvent]], Any]
     apply: Callable[[Session, Any], None]
+    # How much work an event is (e.g. the clicks a batch event carries), so that one
+    # transaction stays short after a backlog; every event counts 1 without it.
+    size: Callable[[DomainEvent], int] | None = None
 
 
 _inline: dict[str, Inline] = {}

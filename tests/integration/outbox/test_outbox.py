@@ -197,3 +197,24 @@ def test_an_inline_handler_needs_its_batch_form():
         outbox.subscribe("test.inline_bad", name="x",
                          inline=outbox.Inline(prepare=lambda s, e: e,
                                               apply=lambda s, p: None))
+
+
+def test_inline_work_is_cut_into_short_transactions(monkeypatch):
+    """After a backlog one publish round may hold thousands of clicks: inline chunks stay
+    within BATCH_JOB_SIZE events and INLINE_CHUNK units of work (Inline.size), in order."""
+    outbox.subscribe("test.sized", name="test.sized_handler", batch=lambda s, evs: None,
+                     inline=outbox.Inline(prepare=lambda s, evs: evs, apply=lambda s, p: None,
+                                          size=lambda ev: ev.payload["n"]))(lambda s, ev: None)
+    monkeypatch.setattr(runtime, "INLINE_CHUNK", 10)
+    monkeypatch.setattr(runtime, "BATCH_JOB_SIZE", 3)
+    try:
+        evs = [outbox.DomainEvent(i, "test.sized", {"n": n})
+               for i, n in enumerate([4, 4, 4, 12, 1, 1, 1, 1])]
+        chunks = runtime._inline_chunks("test.sized_handler", evs)
+        assert [[e.payload["n"] for e in c] for c in chunks] == [
+            [4, 4], [4], [12], [1, 1, 1], [1]]  # a too-big event still goes, alone
+        assert [e.id for c in chunks for e in c] == list(range(8))
+    finally:
+        outbox._durable.pop("test.sized", None)
+        outbox._batch.pop("test.sized_handler", None)
+        outbox._inline.pop("test.sized_handler", None)
