@@ -75,20 +75,18 @@ def handoff(db: Database, rows: list[dict[str, Any]]) -> None:
 
     Without a running aggregator the rows are simply left to a fold from the database.
     """
-    agg = _receivers.get(db.url)
-    if agg is not None and rows:
-        agg.offer(rows)
-    _wake.set()
+    _offer(_receivers.get(db.url), rows)
 
 
 def handoff_bound(bind: object, rows: list[dict[str, Any]]) -> None:
     """`handoff` for a caller that has a session's bind (its engine), not the Database:
     the rows go to the aggregator of the database with that engine, if one runs here."""
-    for agg in list(_receivers.values()):
-        if agg.db.engine is bind:
-            if rows:
-                agg.offer(rows)
-            break
+    _offer(next((a for a in list(_receivers.values()) if a.db.engine is bind), None), rows)
+
+
+def _offer(agg: Aggregator | None, rows: list[dict[str, Any]]) -> None:
+    if agg is not None and rows:
+        agg.offer(rows)
     _wake.set()
 
 

@@ -231,7 +231,7 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
     surface, device, promo = "other", "unknown", None
     if p.get("click_id"):
         click: Any = None
-        if pre is not None and int(p["order_id"]) in pre.orders:
+        if pre is not None:  # the batch's money events: their orders are all prefetched
             click = pre.clicks.get(int(p["click_id"]))
         else:
             try:
@@ -262,7 +262,7 @@ def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
     creator = int(p["creator_id"]) if p.get("creator_id") else None
     # The payload carries the cumulative refund; count only what is new.
     pre = _prefetched(session)
-    if pre is not None and order_id in pre.orders:
+    if pre is not None:
         # the log's refunds plus those of earlier events in this batch (not stored yet)
         before = pre.refunded.get((order_id, creator), 0)
     else:
@@ -274,7 +274,7 @@ def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
     delta = int(p["refunded_minor"]) - before
     if delta <= 0:
         return []
-    if pre is not None and order_id in pre.orders:
+    if pre is not None:
         pre.refunded[(order_id, creator)] = before + delta
         if creator is not None:
             pre.refunded[(order_id, None)] = pre.refunded.get((order_id, None), 0) + delta

@@ -82,18 +82,6 @@ def sqlite_insert_ignore_returning(conn: Connection, table: Table,
                           f" ON CONFLICT DO NOTHING RETURNING {', '.join(names)}")
 
 
-def sqlite_insert_ignore(conn: Connection, table: Table,
-                         rows: Sequence[dict[str, Any]]) -> int:
-    """`INSERT … ON CONFLICT DO NOTHING` of every row on SQLite, the same way as
-    `insert_many`; how many rows went in. (No RETURNING: each returned row is a GIL
-    hand-over, see `sqlite_json_rows`.)"""
-    if not rows:
-        return 0
-    counted: list[int] = []
-    _sqlite_insert(conn, table, rows, " ON CONFLICT DO NOTHING", counted)
-    return counted[0]
-
-
 @functools.cache
 def _layout(table: Table) -> tuple[list[str], Callable[[dict[str, Any]], tuple[Any, ...]],
                                    list[tuple[int, Callable[[Any], Any], bool]]]:
@@ -157,12 +145,9 @@ def run_sqlite_statements(conn: Connection, statements: Sequence[tuple[str, tupl
 
 
 def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-                   tail: str, counted: list[int] | None = None) -> list[tuple[Any, ...]]:
-    changed, out = run_sqlite_statements(conn, sqlite_insert_statements(table, rows, tail),
-                                         returning=" RETURNING " in tail)
-    if counted is not None:
-        counted.append(changed)
-    return out
+                   tail: str) -> list[tuple[Any, ...]]:
+    return run_sqlite_statements(conn, sqlite_insert_statements(table, rows, tail),
+                                 returning=" RETURNING " in tail)[1]
 
 
 def sqlite_json_rows(conn: Connection, select_sql: str, params: Sequence[Any],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,7 @@ def test_driver_level_inserts_stay_inside_the_callers_transaction(db: Database) 
         assert [e.id for e in s.query(OutboxEvent).filter(OutboxEvent.type == "t.tx")] == [502]
 
 
-def test_sqlite_insert_ignore_counts_what_went_in_and_json_rows_read_it_back(
+def test_sqlite_statements_count_what_went_in_and_json_rows_read_it_back(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """The SQLite helpers without RETURNING: counts across statements, one-row reads."""
     if not db.is_sqlite:
@@ -124,12 +125,14 @@ def test_sqlite_insert_ignore_counts_what_went_in_and_json_rows_read_it_back(
         return {"id": i, "type": f"t.{i}", "payload": {"n": i, "s": "中文"},
                 "created_at": at + timedelta(seconds=i), "dispatched_at": None}
 
+    def insert_ignore(conn: Any, rows: list[dict]) -> int:
+        return bulk.run_sqlite_statements(conn, bulk.sqlite_insert_statements(
+            OutboxEvent.__table__, rows, " ON CONFLICT DO NOTHING"))[0]  # type: ignore[arg-type]
+
     with db.engine.begin() as conn:
-        assert bulk.sqlite_insert_ignore(conn, OutboxEvent.__table__,  # type: ignore[arg-type]
-                                         [row(i) for i in range(1, 6)]) == 5
+        assert insert_ignore(conn, [row(i) for i in range(1, 6)]) == 5
         # 3 and 5 exist already: only 6 and 7 go in (across two statements)
-        assert bulk.sqlite_insert_ignore(conn, OutboxEvent.__table__,  # type: ignore[arg-type]
-                                         [row(3), row(6), row(5), row(7)]) == 2
+        assert insert_ignore(conn, [row(3), row(6), row(5), row(7)]) == 2
         got = bulk.sqlite_json_rows(conn, "FROM outbox_event WHERE id > ? ORDER BY id", (1,),
                                     ("id", "type", "payload", "created_at", "dispatched_at"))
         ids = bulk.sqlite_json_rows(conn, "FROM outbox_event WHERE id IN (?, ?, ?)",
