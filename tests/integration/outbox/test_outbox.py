@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from shopwindow.core.clock import clock
 from shopwindow.jobs import runtime
@@ -164,6 +164,7 @@ def test_an_inline_handler_runs_in_the_publisher_reads_apart_and_falls_back_to_a
     def apply(s, ns):
         if fail["apply"]:
             raise RuntimeError("storage hiccup")
+        s.execute(select(func.count()).select_from(OutboxEvent))  # uses its transaction
         applied.append(ns)
 
     outbox.subscribe("test.inline", name="test.inline_handler",
@@ -172,11 +173,22 @@ def test_an_inline_handler_runs_in_the_publisher_reads_apart_and_falls_back_to_a
     enqueued: list[tuple[str, list[int]]] = []
     orig_batch = runtime.rt.run_handler_batch
     runtime.rt.run_handler_batch = lambda name, ids: enqueued.append((name, list(ids)))
+    engine = runtime.get_db().engine
+    commits: list[int] = []
+
+    def count_commit(conn):
+        commits.append(1)
+
     try:
+        event.listen(engine, "commit", count_commit)
         with uow() as s:
             evs = [outbox.emit(s, "test.inline", n=n) for n in range(3)]
+        event.remove(engine, "commit", count_commit)
         assert prepared == [(True, [0, 1, 2])] and applied == [[0, 1, 2]]
         assert enqueued == []  # no job: the publisher ran it
+        # the emitting commit, then ONE publisher transaction: the handler's writes and
+        # the dispatched mark together
+        assert len(commits) == 2
         assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
             OutboxEvent.id.in_([e.id for e in evs]), OutboxEvent.dispatched_at.is_(None))) == 0
         # A failing inline handler is not lost: its events become a job with retries.
@@ -185,6 +197,9 @@ def test_an_inline_handler_runs_in_the_publisher_reads_apart_and_falls_back_to_a
             more = [outbox.emit(s, "test.inline", n=n) for n in (7, 8)]
         assert applied == [[0, 1, 2]]
         assert enqueued == [("test.inline_handler", [e.id for e in more])]
+        # queued, so dispatched (the mark did not roll back with the failed handler)
+        assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.id.in_([e.id for e in more]), OutboxEvent.dispatched_at.is_(None))) == 0
     finally:
         runtime.rt.run_handler_batch = orig_batch
         outbox._durable.pop("test.inline", None)
