@@ -196,12 +196,17 @@ def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]],
     `prepared`: the same rows' statements from `prepare_sqlite` (SQLite)."""
     if not rows:
         return []
-    conn = session if isinstance(session, Connection) else session.connection()
-    lite = conn.dialect.name == "sqlite"
-    if not lite:
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    if bind.dialect.name != "sqlite":
+        conn = session if isinstance(session, Connection) else session.connection()
         return _insert_pg(conn, _unique_keys(rows))
     if prepared is None:
+        # Before session.connection(): a session that has not begun yet takes SQLite's
+        # write lock there (BEGIN IMMEDIATE), and the hand-off's click writer waits
+        # behind whoever holds it — building a few hundred rows' statements under the
+        # lock (the publisher's inline analytics) showed in /go's p99.
         prepared = prepare_sqlite(rows)
+    conn = session if isinstance(session, Connection) else session.connection()
     uniq = prepared.rows
     # SQLite: one multi-row INSERT per chunk straight on the driver (db.bulk). Neither the
     # driver's executemany nor RETURNING: both release and re-take the GIL once per row,
