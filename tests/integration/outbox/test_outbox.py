@@ -201,6 +201,8 @@ def test_an_inline_handler_runs_in_the_publisher_reads_apart_and_falls_back_to_a
         assert session.scalar(select(func.count()).select_from(OutboxEvent).where(
             OutboxEvent.id.in_([e.id for e in more]), OutboxEvent.dispatched_at.is_(None))) == 0
     finally:
+        if event.contains(engine, "commit", count_commit):
+            event.remove(engine, "commit", count_commit)
         runtime.rt.run_handler_batch = orig_batch
         outbox._durable.pop("test.inline", None)
         outbox._batch.pop("test.inline_handler", None)
