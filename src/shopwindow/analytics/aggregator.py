@@ -248,11 +248,14 @@ def _sqlite_pending_rows(conn: Connection, limit: int,
     return [dict(zip(FOLD_COLS, r, strict=True)) for r in found]
 
 
+# The pending rows of a list of ids on SQLite, the ids arriving as one JSON parameter
+# (binding thousands of parameters costs more than parsing one string).
+_SQLITE_PENDING_OF = "FROM analytics_pending WHERE event_id IN (SELECT value FROM json_each(?))"
+
+
 def _sqlite_delete_pending_sql(ids: list[int]) -> tuple[str, tuple[str]]:
-    """One SQLite statement deleting the pending rows of `ids`, which arrive as one JSON
-    parameter (binding thousands of parameters costs more than parsing one string)."""
-    return ("DELETE FROM analytics_pending WHERE event_id IN "
-            "(SELECT value FROM json_each(?))", (json.dumps(ids),))
+    """One SQLite statement deleting the pending rows of `ids`."""
+    return f"DELETE {_SQLITE_PENDING_OF}", (json.dumps(ids),)
 
 
 def _delete_pending(conn: Connection, ids: list[int]) -> set[int]:
@@ -261,13 +264,10 @@ def _delete_pending(conn: Connection, ids: list[int]) -> set[int]:
     if conn.dialect.name == "sqlite":
         # No RETURNING (one result row per id: see db.bulk.sqlite_json_rows). This
         # transaction holds SQLite's write lock, so the ids found are the ids deleted.
-        gone: set[int] = set()
-        for i in range(0, len(ids), 5000):
-            part = tuple(ids[i:i + 5000])
-            where = f"WHERE event_id IN ({', '.join('?' * len(part))})"
-            gone.update(r[0] for r in sqlite_json_rows(
-                conn, f"FROM analytics_pending {where}", part, ("event_id",)))
-            conn.exec_driver_sql(f"DELETE FROM analytics_pending {where}", part)
+        sql, params = _sqlite_delete_pending_sql(ids)
+        gone = {r[0] for r in sqlite_json_rows(conn, _SQLITE_PENDING_OF, params,
+                                               ("event_id",))}
+        conn.exec_driver_sql(sql, params)
         return gone
     # PostgreSQL (READ COMMITTED): exactly these rows, as one array parameter; a row
     # deleted by a concurrent transaction is not returned.
