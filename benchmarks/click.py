@@ -70,12 +70,12 @@ def seed(url: str, n: int) -> list[int]:
     from shopwindow.db.uow import unit_of_work
     from shopwindow.partners import actions as partners
     from shopwindow.partners.fetch import ProductData
-    from shopwindow.schema import metadata
+    from shopwindow.schema import create_all, drop_all
     from shopwindow.showcase import actions as showcase
 
     db = Database(url)
-    metadata.drop_all(db.engine)
-    metadata.create_all(db.engine)
+    drop_all(db)
+    create_all(db)
 
     def fetch(_target: object, link: str) -> ProductData:
         pid = link.rstrip("/").rsplit("/", 1)[-1].split("?")[0]

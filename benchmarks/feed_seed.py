@@ -28,8 +28,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Table, create_engine, text
 
 from shopwindow.core.ids import _EPOCH_MS
-from shopwindow.db.engine import driver_url
-from shopwindow.schema import metadata
+from shopwindow.db.engine import Database, driver_url
+from shopwindow.schema import create_all, metadata
 
 BATCH = 5000
 HOME_SIZE = 800
@@ -180,14 +180,15 @@ def reset_database(url: str) -> None:
         from pathlib import Path
 
         path = Path(url.split(":///", 1)[1])
-        for suffix in ("", "-wal", "-shm"):
-            p = Path(str(path) + suffix)
-            if p.exists():
-                p.unlink()
+        for base in (path, path.with_name(f"{path.stem}-analytics{path.suffix}")):
+            for suffix in ("", "-wal", "-shm"):
+                p = Path(str(base) + suffix)
+                if p.exists():
+                    p.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
-    eng = create_engine(driver_url(url))
-    metadata.create_all(eng)
-    eng.dispose()
+    db = Database(url)
+    create_all(db)  # the analytics tables in their own SQLite file
+    db.dispose()
 
 
 def seed(url: str, shape: Shape, *, redis_store: Any = None) -> Seeded:

@@ -50,12 +50,12 @@ def seed(url: str, orders: int) -> tuple[int, list[str]]:
     from shopwindow.db.engine import Database
     from shopwindow.db.uow import unit_of_work
     from shopwindow.partners import actions as partners
-    from shopwindow.schema import metadata
+    from shopwindow.schema import create_all, drop_all
     from shopwindow.tracking import actions
 
     db = Database(url)
-    metadata.drop_all(db.engine)
-    metadata.create_all(db.engine)
+    drop_all(db)
+    create_all(db)
     with unit_of_work(db) as s:
         pid = partners.register_partner(s, slug="shop", name="Shop", domains=[
             "shop.example.com"], default_rate_bps=1000, category_rates={"beauty": 1500},

@@ -153,11 +153,11 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
     from shopwindow.core.clock import utcnow
     from shopwindow.db.engine import Database
     from shopwindow.db.uow import unit_of_work
-    from shopwindow.schema import metadata
+    from shopwindow.schema import create_all
 
     get_settings.cache_clear()
     db = Database(url)
-    metadata.create_all(db.engine)
+    create_all(db)
     with unit_of_work(db) as s:
         creator = accounts.register_account(s, username="bench_creator", email="c@example.com",
                                             password="bench password 1", role="creator")

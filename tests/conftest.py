@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from shopwindow.config import Settings, get_settings
 from shopwindow.db.engine import Database, driver_url
 from shopwindow.db.uow import unit_of_work
-from shopwindow.schema import metadata
+from shopwindow.schema import create_all, metadata
 
 PG_URL = os.environ.get("SHOPWINDOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ON_CI = os.environ.get("CI", "").lower() == "true"
@@ -111,7 +111,7 @@ def settings(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> It
 def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.database_url, pool_size=5)
     if database.is_sqlite:
-        metadata.create_all(database.engine)
+        create_all(database)
     else:
         _reset_pg(database)
     from shopwindow.jobs import runtime as jobs
@@ -129,6 +129,16 @@ def uow(db: Database) -> Any:
 
     def make() -> Any:
         return unit_of_work(db)
+
+    return make
+
+
+@pytest.fixture
+def analytics_uow(db: Database) -> Any:
+    """`with analytics_uow() as s:` writes the analytics tables (their own SQLite file)."""
+
+    def make() -> Any:
+        return unit_of_work(db.analytics)
 
     return make
 

@@ -3,6 +3,7 @@
 from shopwindow.accounts import models as _accounts  # noqa: F401
 from shopwindow.analytics import models as _analytics  # noqa: F401
 from shopwindow.db.base import Base
+from shopwindow.db.engine import Database
 from shopwindow.interests import labels_models as _labels  # noqa: F401
 from shopwindow.interests import models as _interests  # noqa: F401
 from shopwindow.ledger import models as _ledger  # noqa: F401
@@ -15,3 +16,26 @@ from shopwindow.social import models as _social  # noqa: F401
 from shopwindow.tracking import models as _tracking  # noqa: F401
 
 metadata = Base.metadata
+
+# The analytics domain's tables: in their own SQLite file when the database is split
+# (db.engine.analytics_url); everything else lives in the main database.
+ANALYTICS_TABLES = tuple(t for t in metadata.sorted_tables if t.name.startswith("analytics_"))
+MAIN_TABLES = tuple(t for t in metadata.sorted_tables if t not in ANALYTICS_TABLES)
+
+
+def create_all(db: Database) -> None:
+    """Create every table where it belongs (tests, benchmarks; deployments migrate)."""
+    if db.analytics_split:
+        metadata.create_all(db.engine, tables=list(MAIN_TABLES))
+        metadata.create_all(db.analytics.engine, tables=list(ANALYTICS_TABLES))
+    else:
+        metadata.create_all(db.engine)
+
+
+def drop_all(db: Database) -> None:
+    """Drop every table `create_all` made."""
+    if db.analytics_split:
+        metadata.drop_all(db.engine, tables=list(MAIN_TABLES))
+        metadata.drop_all(db.analytics.engine, tables=list(ANALYTICS_TABLES))
+    else:
+        metadata.drop_all(db.engine)

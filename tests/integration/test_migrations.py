@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from shopwindow.db.engine import driver_url
+from shopwindow.db.engine import Database, analytics_url, driver_url
 from shopwindow.db.migrate import downgrade, upgrade
-from shopwindow.schema import metadata
+from shopwindow.schema import ANALYTICS_TABLES, metadata
 from tests.conftest import _PG_PROBLEM, PG_URL
 
 
@@ -32,14 +32,80 @@ def fresh_url(request, tmp_path):
     admin.dispose()
 
 
+def _diff(url: str, tables: set[str] | None) -> list[object]:
+    """Differences between a database and the models (only `tables`, if given)."""
+    def only(obj, name, type_, reflected, compare_to):
+        owner = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return tables is None or owner in tables
+
+    eng = create_engine(driver_url(url))
+    try:
+        with eng.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_object": only})
+            return list(compare_metadata(ctx, metadata))
+    finally:
+        eng.dispose()
+
+
 def test_upgrade_matches_models_and_downgrade_is_clean(fresh_url):
     upgrade(fresh_url)
+    a_url = analytics_url(fresh_url)
+    analytics = {t.name for t in ANALYTICS_TABLES}
+    if a_url == fresh_url:  # PostgreSQL: one database holds every table
+        assert _diff(fresh_url, None) == [], "migration out of date with models"
+    else:  # SQLite: the analytics tables live in a file of their own
+        main = set(metadata.tables) - analytics
+        assert _diff(fresh_url, main) == [], "migration out of date with models"
+        assert _diff(a_url, analytics) == [], "analytics file out of date with models"
+        a_eng = create_engine(driver_url(a_url))
+        assert set(inspect(a_eng).get_table_names()) == analytics
+        a_eng.dispose()
     eng = create_engine(driver_url(fresh_url))
-    with eng.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert diff == [], f"migration out of date with models: {diff}"
+    if a_url != fresh_url:
+        assert not analytics & set(inspect(eng).get_table_names())
     downgrade(fresh_url, "base")
     assert set(inspect(eng).get_table_names()) <= {"alembic_version"}
     upgrade(fresh_url)
-    assert set(metadata.tables) <= set(inspect(eng).get_table_names())
+    names = set(inspect(eng).get_table_names())
+    assert set(metadata.tables) - (analytics if a_url != fresh_url else set()) <= names
+    eng.dispose()
+
+
+def test_sqlite_upgrade_moves_existing_analytics_rows_to_their_own_file(tmp_path):
+    """A database at the revision before the split keeps its events and rollups: they
+    are copied to the analytics file and read there through the main database."""
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "20261207f6")
+    eng = create_engine(driver_url(url))
+    with eng.begin() as c:
+        c.execute(text(
+            "INSERT INTO analytics_event (id, occurred_at, received_at, type, object_type,"
+            " surface, vertical, region, device, lang, value, currency, dedup_key) VALUES"
+            " (7, '2026-12-01 10:00:00.000000', '2026-12-01 10:00:01.000000', 'click',"
+            " 'recommendation', 'feed', '', '', '', '', 0, '', 'k7')"))
+        c.execute(text("INSERT INTO analytics_pending (event_id) VALUES (7)"))
+        c.execute(text(
+            "INSERT INTO analytics_rollup VALUES ('d', '2026-12-01 00:00:00.000000',"
+            " 'creator', 3, 'clicks', 'all', '', '', 41)"))
+        c.execute(text("INSERT INTO analytics_state VALUES ('pruned_until', 5)"))
+    eng.dispose()
+    upgrade(url)
+    db = Database(url)
+    try:
+        assert db.analytics_split
+        with db.read_sessions() as s:  # the main file's read side sees the moved rows
+            assert s.scalar(text("SELECT dedup_key FROM analytics_event WHERE id = 7")) == "k7"
+            assert s.scalar(text("SELECT value FROM analytics_rollup")) == 41
+        with db.analytics.sessions() as s:
+            assert s.scalar(text("SELECT count(*) FROM analytics_pending")) == 1
+            assert s.scalar(text("SELECT value FROM analytics_state")) == 5
+        main_tables = set(inspect(db.engine).get_table_names())
+        assert not {t.name for t in ANALYTICS_TABLES} & main_tables
+    finally:
+        db.dispose()
+    downgrade(url, "20261207f6")  # the rows come back into the main file
+    eng = create_engine(driver_url(url))
+    with eng.connect() as c:
+        assert c.scalar(text("SELECT value FROM analytics_rollup")) == 41
+        assert c.scalar(text("SELECT count(*) FROM analytics_event")) == 1
     eng.dispose()

@@ -9,8 +9,8 @@ which calls `insert_events` once per batch.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -51,6 +51,7 @@ def write_lock(db: Database) -> AbstractContextManager[Any]:
     mostly wait. Queueing on a Python lock first hands the write lock over at once.
     PostgreSQL needs nothing here.
     """
+    db = db.analytics
     if not db.is_sqlite:
         return nullcontext()
     with _locks_guard:
@@ -58,6 +59,25 @@ def write_lock(db: Database) -> AbstractContextManager[Any]:
         if lock is None:
             lock = _sqlite_locks[db.url] = threading.Lock()
     return lock
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """A session that writes the analytics tables for a caller holding `session`.
+
+    The caller's own session when the analytics tables share its database (PostgreSQL):
+    the events commit or roll back with the caller's transaction. When they live in their
+    own SQLite file (`Database.analytics`), a transaction of that file which commits when
+    the block ends, before the caller's commit. Every writer that derives events from
+    other commits keys them (`dedup_key`), so if the caller's transaction then fails and
+    is retried, the retry stores nothing twice.
+    """
+    db = Database.of(session)
+    if db is None or not db.analytics_split:
+        yield session
+        return
+    with write_lock(db), unit_of_work(db.analytics) as s:
+        yield s
 
 
 @dataclass(slots=True)
@@ -235,9 +255,10 @@ def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestRe
     for i, ev in enumerate(events):
         rules.check_event(ev, prefix=f"events[{i}].")
     if isinstance(session_or_db, Database):
-        with unit_of_work(session_or_db) as s:
+        with unit_of_work(session_or_db.analytics) as s:
             return ingest(s, events)
-    stored = _store(session_or_db, events)
+    with writing(session_or_db) as s:
+        stored = _store(s, events)
     return IngestResult(ids=[r["id"] for r in stored], duplicates=len(events) - len(stored))
 
 

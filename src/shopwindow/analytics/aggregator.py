@@ -76,7 +76,7 @@ def handoff(db: Database, rows: list[dict[str, Any]]) -> None:
 
     Without a running aggregator the rows are simply left to a fold from the database.
     """
-    _offer(_receivers.get(db.url), rows)
+    _offer(_receivers.get(db.analytics.url), rows)
 
 
 def handoff_bound(bind: object, rows: list[dict[str, Any]]) -> None:
@@ -181,7 +181,7 @@ def fold_once(db: Database, limit: int = BATCH, *, before_id: int | None = None)
     """Fold up to `limit` pending events read from the database, in one transaction; their
     count, or None when another process holds the aggregation lock. `before_id`: only
     events with smaller ids (minted earlier)."""
-    n, _ = _fold_from_db(db, limit, before_id)
+    n, _ = _fold_from_db(db.analytics, limit, before_id)
     return n
 
 
@@ -291,6 +291,7 @@ def fold_rows(db: Database, rows: list[dict[str, Any]]) -> int | None:
     """
     if not rows:
         return 0
+    db = db.analytics
     deltas = rules.fold(rows)
     ids = [r["id"] for r in rows]
     if db.is_sqlite:
@@ -349,7 +350,7 @@ class Aggregator:
 
     def __init__(self, db: Database, *, batch: int = BATCH, idle: float = 0.25,
                  interval: float = 0.5) -> None:
-        self.db = db
+        self.db = db.analytics  # where the analytics tables live (db.engine.Database)
         self.batch = batch
         self.idle = idle
         self.interval = interval
@@ -489,6 +490,7 @@ def rebuild(db: Database, since: datetime | None = None, *, chunk: int = 20_000,
     """Recompute every rollup bucket from UTC day `since` (default: the oldest kept event)
     from the raw log, in one transaction. Days whose raw events were partly pruned are
     never touched (`since` is clamped forward and `clamped` is set)."""
+    db = db.analytics
     with actions.write_lock(db), db.engine.begin() as conn:
         _lock(conn, wait=True)
         oldest = conn.execute(select(func.min(EVENT.c.occurred_at))).scalar()

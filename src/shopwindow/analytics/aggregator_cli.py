@@ -91,7 +91,7 @@ def prune_cmd(
     total = 0
     try:
         while True:
-            with unit_of_work(db) as s:
+            with unit_of_work(db.analytics) as s:
                 n = actions.prune_raw_events(s, keep)
             total += n
             if n == 0:

@@ -19,6 +19,7 @@ from shopwindow.analytics import actions, aggregator, ingest, rules
 from shopwindow.analytics.models import ORDER_EVENTS, Event
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.errors import NotFound
+from shopwindow.db.engine import Database
 from shopwindow.db.uow import after_commit
 from shopwindow.ledger import queries as ledger_q
 from shopwindow.outbox import DomainEvent, Inline
@@ -352,7 +353,16 @@ def record(session: Session, ev: DomainEvent) -> None:
 
 def record_many(session: Session, evs: list[DomainEvent]) -> None:
     """The same for events committed together, stored with one insert."""
-    store_prepared(session, prepare_many(session, evs))
+    db = Database.of(session)
+    if db is not None and db.analytics_split and session.get_bind() is db.engine:
+        # A write connection of the main SQLite file does not see the analytics file
+        # (db.engine); the builders read earlier order events there. A read session
+        # sees both, and the domain events' own rows are committed.
+        with db.read_sessions() as rs:
+            prepared = prepare_many(rs, evs)
+    else:
+        prepared = prepare_many(session, evs)
+    store_prepared(session, prepared)
 
 
 def prepare_many(session: Session, evs: list[DomainEvent]) -> tuple[list[EventIn], list[str]]:
@@ -381,9 +391,10 @@ def store_prepared(session: Session, prepared: tuple[list[EventIn], list[str]]) 
     events, keys = prepared
     if not events:
         return
-    stored = actions.ingest_rows(session, events, keys, checked=True)
-    bind = session.get_bind()
-    after_commit(session, lambda: aggregator.handoff_bound(bind, stored))
+    with actions.writing(session) as s:
+        stored = actions.ingest_rows(s, events, keys, checked=True)
+        bind = s.get_bind()
+        after_commit(s, lambda: aggregator.handoff_bound(bind, stored))
 
 
 # Published by the hand-off's and the postback ingester's own publisher threads, in

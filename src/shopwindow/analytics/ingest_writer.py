@@ -30,7 +30,7 @@ class EventWriter:
     inserts, the commit's WAL flush) and the next batch can be written meanwhile."""
 
     def __init__(self, db: Database, threads: int | None = None) -> None:
-        self.db = db
+        self.db = db.analytics  # where the analytics tables live
         self.threads = threads or (1 if db.is_sqlite else 2)
         self._q: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []

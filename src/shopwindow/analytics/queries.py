@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics.models import Event, Pending, Rollup
+from shopwindow.db.engine import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """A session that reads the analytics tables for a caller holding `session`: the
+    session itself, unless it is a write session of a main SQLite file whose analytics
+    tables live in their own file (`Database.analytics`). Write connections never attach
+    that file (their BEGIN IMMEDIATE would lock it too), read connections do, so such a
+    caller reads through a read session of the same database."""
+    db = Database.of(session)
+    if db is None or not db.analytics_split or session.get_bind() is not db.engine:
+        yield session
+        return
+    with db.read_sessions() as rs:
+        yield rs
+
+
+def reads(fn: Callable[Concatenate[Session, P], T]) -> Callable[Concatenate[Session, P], T]:
+    """Run a query function through `reading(session)`."""
+    @functools.wraps(fn)
+    def wrapper(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with reading(session) as s:
+            return fn(s, *args, **kwargs)
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +60,7 @@ class ActorEvent:
     value: int
 
 
+@reads
 def list_actor_events(session: Session, actor_id: int, types: Iterable[str],
                       since: datetime, *, limit: int = 5000) -> list[ActorEvent]:
     """The actor's raw events of `types` since `since`, newest first (at most `limit`)."""
@@ -45,6 +77,7 @@ def list_actor_events(session: Session, actor_id: int, types: Iterable[str],
     return [ActorEvent(*r) for r in rows]
 
 
+@reads
 def rollup_total(session: Session, entity_type: str, entity_id: int, metric: str, *,
                  grain: str = "d", since: datetime | None = None,
                  until: datetime | None = None, dim: str = "all", dim_value: str = "",
@@ -61,21 +94,25 @@ def rollup_total(session: Session, entity_type: str, entity_id: int, metric: str
     return int(session.scalar(q) or 0)
 
 
+@reads
 def pending_count(session: Session) -> int:
     """Committed events not yet folded into rollups (the aggregator's backlog)."""
     return int(session.scalar(select(func.count()).select_from(Pending)) or 0)
 
 
+@reads
 def event_count(session: Session) -> int:
     """Raw events currently kept."""
     return int(session.scalar(select(func.count()).select_from(Event)) or 0)
 
 
+@reads
 def has_events_of_type(session: Session, event_type: str) -> bool:
     """Whether any raw event of this type is kept."""
     return session.scalar(select(Event.id).where(Event.type == event_type).limit(1)) is not None
 
 
+@reads
 def list_product_events(session: Session, types: Iterable[str], since: datetime, *,
                         limit: int = 1_000_000) -> list[tuple[int, int, str, datetime]]:
     """(actor id, product id, type, occurred_at) of every signed-in actor's events of

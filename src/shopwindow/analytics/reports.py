@@ -20,6 +20,7 @@ from shopwindow.accounts import queries as accounts_q
 from shopwindow.analytics import report_rules as rr
 from shopwindow.analytics import rules
 from shopwindow.analytics.models import Event, Rollup
+from shopwindow.analytics.queries import reads
 from shopwindow.core.clock import as_utc
 from shopwindow.core.errors import NotFound
 from shopwindow.core.ids import id_floor_for_ms
@@ -132,6 +133,7 @@ def own_recommendations(session: Session, creator_id: int) -> list[tuple[int, in
     return out
 
 
+@reads
 def product_scope(session: Session, viewer: Any, product_id: int) -> Scope:
     """A product's report: operators see the whole product; a creator the sum of their
     own recommendations of it (never other creators' figures)."""
@@ -245,6 +247,7 @@ def _series(session: Session, scope: Scope, w: rr.Window,
     return by, totals
 
 
+@reads
 def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[str],
               dim: str) -> list[tuple[str, Figures]]:
     """Totals per value of one dimension, largest first (by the first metric present).
@@ -273,6 +276,7 @@ def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[st
     return sorted(by.items(), key=lambda it: (weight(it), it[0]))
 
 
+@reads
 def top_entities(session: Session, entity_type: str, ids: Iterable[int] | None,
                  w: rr.Window, rank_by: str, metrics: Sequence[str],
                  limit: int = TOP_N) -> list[tuple[int, Figures]]:
@@ -333,6 +337,7 @@ def _account_tops(session: Session, scope: Scope, w: rr.Window) -> dict[str, lis
     return {"recommendations": recs, "posts": posts}
 
 
+@reads
 def entity_totals(session: Session, entity_type: str, w: rr.Window,
                   metrics: Sequence[str]) -> dict[int, Figures]:
     """Totals of every entity of one type over the window, in one scan of its rollups."""
@@ -384,6 +389,7 @@ def _platform_tops(session: Session, w: rr.Window) -> dict[str, list[TopRow]]:
     return out
 
 
+@reads
 def build(session: Session, scope: Scope, w: rr.Window, *, breakdown_dim: str | None = None,
           with_tops: bool = True) -> Report:
     """The full report of a scope over a window."""

@@ -32,14 +32,20 @@ def _sqlite_path(url: str) -> str | None:
     return None
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, write: bool = True) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, write: bool = True,
+                attach: str | None = None) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys on.
 
     For SQLite a *write* engine starts every transaction with BEGIN IMMEDIATE so concurrent
     writers queue on the busy timeout instead of failing on a lock upgrade. A read engine
     issues no BEGIN: every SELECT sees the latest commit (like PostgreSQL's READ COMMITTED)
-    and readers never hold a lock that writers wait for.
+    and readers never hold a lock that writers wait for. `attach` (SQLite read engines
+    only) names a second file every connection attaches as ANALYTICS_SCHEMA. A write
+    engine never attaches one: BEGIN IMMEDIATE would take the write lock of every
+    attached file.
     """
+    if attach is not None and write:
+        raise ValueError("only a read engine attaches a second SQLite file")
     durl = driver_url(url)
     if not durl.startswith("sqlite"):
         return create_engine(
@@ -69,6 +75,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, write: boo
         if path and begin_sql:
             # Checkpoints run on the background checkpointer; this is only a safety net.
             cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        if attach is not None:
+            cur.execute(f"ATTACH DATABASE ? AS {ANALYTICS_SCHEMA}", (attach,))
         cur.close()
 
     if begin_sql:
@@ -219,24 +227,82 @@ class Checkpointer:
 checkpointer = Checkpointer()
 
 
-class Database:
-    """Engines and session factories: `sessions` for writes, `read_sessions` for reads."""
+ANALYTICS_SCHEMA = "analytics"  # the analytics file's name on the main read connections
 
-    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
+
+def analytics_url(url: str) -> str:
+    """Where the analytics tables live for a database URL: a SQLite file keeps them in a
+    sibling file (`shop.db` → `shop-analytics.db`); PostgreSQL and in-memory SQLite keep
+    them in the same database (the URL is returned unchanged).
+
+    Why a second file: SQLite has one write lock per file. Analytics writes (thousands of
+    events a second, the rollup folds) held the lock that every hand-off's click commit
+    needs, which was the largest part of /go's p99 (docs/performance.md). PostgreSQL
+    locks rows, so it needs no split.
+    """
+    durl = driver_url(url)
+    path = _sqlite_path(durl) if durl.startswith("sqlite") else None
+    if not path:
+        return url
+    p = Path(path)
+    target = p.with_name(f"{p.stem}-analytics{p.suffix or '.db'}")
+    head, _, rest = url.partition(":///")
+    query = rest.split("?", 1)[1] if "?" in rest else ""
+    return f"{head}:///{target}" + (f"?{query}" if query else "")
+
+
+def analytics_path(url: str) -> str | None:
+    """The analytics SQLite file of a database URL, or None when the tables are not split."""
+    a = analytics_url(url)
+    return _sqlite_path(driver_url(a)) if a != url else None
+
+
+class Database:
+    """Engines and session factories: `sessions` for writes, `read_sessions` for reads.
+
+    `analytics` is the Database that holds the analytics domain's tables: `self` on
+    PostgreSQL, a second SQLite file next to the main one on SQLite (`analytics_url`).
+    Its writes take that file's write lock only. The main read engine attaches the file,
+    so a read session of the main database also reads the analytics tables (SQLite finds
+    an unqualified table name in an attached file when the main file has none).
+    """
+
+    def __init__(self, url: str, *, pool_size: int | None = None,
+                 _analytics_of: Database | None = None) -> None:
         self.url = url
         size = pool_size or int(os.environ.get("SHOPWINDOW_DB_POOL", "10"))
         self.engine = make_engine(url, pool_size=size, write=True)
+        a_path = analytics_path(url) if _analytics_of is None else None
+        self.analytics: Database = self
+        if a_path is not None:
+            self.analytics = Database(analytics_url(url), pool_size=size, _analytics_of=self)
+            with self.analytics.engine.connect():  # creates the file in WAL mode
+                pass
         self.read_engine = (
-            make_engine(url, pool_size=size, write=False)
+            make_engine(url, pool_size=size, write=False, attach=a_path)
             if self.engine.dialect.name == "sqlite"
             else self.engine
         )
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False, class_=Session)
-        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, class_=Session)
+        info = {"db": self}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, class_=Session,
+                                     info=info)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False,
+                                          class_=Session, info=info)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def analytics_split(self) -> bool:
+        """True when the analytics tables live in a database of their own."""
+        return self.analytics is not self
+
+    @staticmethod
+    def of(session: Session) -> Database | None:
+        """The Database a session was made by (None for a session made elsewhere)."""
+        db = session.info.get("db")
+        return db if isinstance(db, Database) else None
 
     def dispose(self) -> None:
         path = _sqlite_path(driver_url(self.url)) if self.is_sqlite else None
@@ -246,3 +312,5 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.analytics is not self:
+            self.analytics.dispose()

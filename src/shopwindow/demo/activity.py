@@ -55,7 +55,7 @@ def seed_activity(db: Database, *, seed: int = 2015) -> int:
     returns how many events were stored."""
     r = random.Random(seed)
     now = utcnow()
-    with unit_of_work(db) as s:
+    with unit_of_work(db, write=False) as s:  # the events go to db.analytics, below
         if analytics_q.has_events_of_type(s, "impression"):
             return 0
         events: list[EventIn] = []
@@ -119,7 +119,8 @@ def seed_activity(db: Database, *, seed: int = 2015) -> int:
             assert e.occurred_at is not None
             rows.append(analytics.event_row(
                 e, e.occurred_at, new_id(int(e.occurred_at.timestamp() * 1000))))
+    with unit_of_work(db.analytics) as w:
         for i in range(0, len(rows), 5_000):
-            analytics.insert_events(s, rows[i:i + 5_000])
+            analytics.insert_events(w, rows[i:i + 5_000])
     aggregator.drain(db, timeout=300.0)
     return len(events)

@@ -158,7 +158,7 @@ def prune_analytics() -> int:
     keep = timedelta(days=rt.settings.analytics_raw_retention_days)
     total = 0
     while True:
-        with unit_of_work(get_db()) as s:
+        with unit_of_work(get_db().analytics) as s:
             n = analytics.prune_raw_events(s, keep)
         total += n
         if n == 0:

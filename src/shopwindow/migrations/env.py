@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
 from shopwindow.db.base import UTCDateTime  # noqa: F401  (types referenced by revisions)
-from shopwindow.db.engine import driver_url
-from shopwindow.schema import metadata
+from shopwindow.db.engine import analytics_path, driver_url
+from shopwindow.schema import ANALYTICS_TABLES, metadata
 
 config = context.config
 
@@ -39,9 +41,24 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
-                      render_as_batch=True, compare_type=True)
+_ANALYTICS = {t.name for t in ANALYTICS_TABLES}
+
+
+def _main_file_only(obj: object, name: str | None, type_: str, reflected: bool,
+                    compare_to: object) -> bool:
+    """Autogenerate filter for a split SQLite database: the analytics tables live in
+    their own file (revision 20261207g7), so the main file is compared without them."""
+    table = getattr(obj, "table", None)
+    owner = name if type_ == "table" else getattr(table, "name", None)
+    return owner not in _ANALYTICS
+
+
+def _run(connection: Any) -> None:
+    url = connection.engine.url.render_as_string(hide_password=False)
+    split = connection.dialect.name == "sqlite" and analytics_path(url) is not None
+    context.configure(connection=connection, target_metadata=metadata,
+                      render_as_batch=True, compare_type=True,
+                      include_object=_main_file_only if split else None)
     with context.begin_transaction():
         context.run_migrations()
 

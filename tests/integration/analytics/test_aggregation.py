@@ -28,7 +28,7 @@ COUNT = {"impression": "impressions", "read": "reads", "follow": "follows",
 
 
 def _reset(db: Database) -> None:
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         for t in (Pending, Rollup, Event, State):
             s.execute(delete(t))
 
@@ -116,7 +116,7 @@ def _write_like_the_writer(db: Database, evs: list[EventIn]) -> list[dict[str, A
     """Store events as `EventWriter` does; the committed rows it would hand over."""
     received = utcnow()
     rows = [actions.event_row(ev, received) for ev in evs]
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         ids = set(actions.insert_events(s, rows))
     return [r for r in rows if r["id"] in ids]
 
@@ -207,10 +207,10 @@ def test_retention_prunes_raw_events_keeps_rollups_and_limits_rebuild(db: Databa
     actions.ingest(db, [EventIn(type="impression", object_type="post", post_id=1,
                                 creator_id=2)] * 2)
     # An old event not folded yet must survive pruning (it is still owed to the rollups).
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         assert actions.prune_raw_events(s, timedelta(days=30)) == 0
     aggregator.drain(db)
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         assert actions.prune_raw_events(s, timedelta(days=30)) == 3
     with db.read_sessions() as s:
         assert queries.event_count(s) == 2
@@ -278,7 +278,7 @@ def test_aggregator_round_folds_memory_then_stale_database_rows(
     old_ms = int((time.time() - 10 * aggregator.STALE_SECONDS) * 1000)
     other_old = actions.event_row(ev, utcnow(), event_id=id_floor_for_ms(old_ms) + 1)
     late = _write_like_the_writer(db, [ev])  # committed, not handed over (yet)
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         actions.insert_events(s, [other_old])
         actions.ingest(s, [ev] * 2)  # another process's fresh events
     agg.offer(mine)

@@ -21,7 +21,7 @@ def test_fold_rebuild_and_prune(db: Database) -> None:
     actions.ingest(db, [EventIn(type="impression", object_type="post", post_id=4)] * 3)
     r = runner.invoke(app, ["analytics", "fold"])
     assert r.exit_code == 0 and "folded 3 events" in r.output
-    with unit_of_work(db) as s:
+    with unit_of_work(db.analytics) as s:
         s.execute(delete(Rollup))  # lose the rollups …
     r = runner.invoke(app, ["analytics", "rebuild"])
     assert r.exit_code == 0 and "3 events" in r.output, r.output

@@ -70,11 +70,11 @@ def rollups(uow: Any, rows: list[tuple[Any, ...]]) -> None:
                          dim=dim, dim_value=dv, currency=cur, value=value))
 
 
-def test_account_report_math_and_local_days(client: Any, uow: Any, world: dict[str, Any],
+def test_account_report_math_and_local_days(analytics_uow: Any, client: Any, uow: Any, world: dict[str, Any],
                                             ) -> None:
     d, ada = day0(), world["ada"]
     h10, h20, nxt3 = d + timedelta(hours=10), d + timedelta(hours=20), d + timedelta(hours=27)
-    rollups(uow, [
+    rollups(analytics_uow, [
         ("h", h10, "creator", ada, "impressions", 400), ("h", h10, "creator", ada, "clicks", 20),
         ("h", h10, "creator", ada, "orders", 3), ("h", h10, "creator", ada, "profile_visits", 50),
         ("h", h10, "creator", ada, "follows", 5), ("h", h10, "creator", ada, "unfollows", 1),
@@ -206,10 +206,10 @@ def test_bad_parameters_are_problems_naming_the_field(client: Any, world: dict[s
         assert (err["field"], err["rule"]) == (field, rule), params
 
 
-def test_csv_export_is_an_attachment_without_formulas(client: Any, uow: Any,
+def test_csv_export_is_an_attachment_without_formulas(analytics_uow: Any, client: Any, uow: Any,
                                                       world: dict[str, Any]) -> None:
     d, pid = day0(), world["post"]
-    rollups(uow, [("h", d + timedelta(hours=5), "post", pid, "reads", 9),
+    rollups(analytics_uow, [("h", d + timedelta(hours=5), "post", pid, "reads", 9),
                   ("h", d + timedelta(hours=5), "post", pid, "reads", 9, "region", "=SUM(A1)"),
                   ("h", d + timedelta(hours=5), "post", pid, "gmv", -250, "all", "", "CNY")])
     q = {"from": d.date().isoformat(), "to": (d + timedelta(days=1)).date().isoformat(),
@@ -270,11 +270,11 @@ def test_report_pages_access_and_inline_errors(new_client: Any, world: dict[str,
     assert new_client().get("/reports", follow_redirects=False).status_code == 303
 
 
-def test_platform_report_tops_by_hand(client: Any, uow: Any, world: dict[str, Any],
+def test_platform_report_tops_by_hand(analytics_uow: Any, client: Any, uow: Any, world: dict[str, Any],
                                       partner_id: int) -> None:  # noqa: F811
     h = day0() + timedelta(hours=30)
     ada, bea, prod = world["ada"], world["bea"], world["product"]
-    rollups(uow, [
+    rollups(analytics_uow, [
         ("h", h, "platform", 0, "clicks", 14), ("h", h, "platform", 0, "orders", 2),
         ("h", h, "platform", 0, "gmv", 14000, "all", "", "CNY"),
         ("h", h, "partner", partner_id, "clicks", 5), ("h", h, "partner", 777, "clicks", 9),
@@ -310,13 +310,13 @@ def test_platform_report_tops_by_hand(client: Any, uow: Any, world: dict[str, An
     assert ["creators_by_gmv", "creator", str(bea), "'@bea"] in [x[:4] for x in rows]
 
 
-def test_breakdown_of_a_minute_range_reads_the_hours_it_overlaps(
+def test_breakdown_of_a_minute_range_reads_the_hours_it_overlaps(analytics_uow: Any,
         client: Any, uow: Any, world: dict[str, Any]) -> None:
     """Dimensions have no minute rollups: a 30-minute window's series comes from minute
     buckets, its breakdown from the hour buckets the window overlaps."""
     ada = world["ada"]
     h10 = (utcnow() - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-    rollups(uow, [
+    rollups(analytics_uow, [
         ("m", h10 + timedelta(minutes=5), "creator", ada, "clicks", 4),
         ("h", h10, "creator", ada, "clicks", 9, "surface", "home"),
         ("h", h10, "creator", ada, "clicks", 2, "surface", "discover"),
