@@ -139,9 +139,10 @@ def ingest(target: Target, seconds: int, connections: int, batch: int,
     def reader() -> None:
         from sqlalchemy import create_engine
 
-        from shopwindow.db.engine import driver_url
+        from shopwindow.db.engine import analytics_url, driver_url
 
-        eng = create_engine(driver_url(target.url))
+        # The rollups live in the analytics database (its own file on SQLite).
+        eng = create_engine(driver_url(analytics_url(target.url)))
         # A plain DB-API cursor: SQLAlchemy's per-execute overhead made this poll (every
         # 10 ms) the benchmark process's largest CPU cost.
         sql = ("SELECT COALESCE(SUM(value), 0) FROM analytics_rollup WHERE entity_type = "
@@ -392,7 +393,10 @@ def seed_report(target: Target, n_events: int) -> tuple[int, int, int]:
     else:
         import sqlite3
 
-        path = target.url.split("///", 1)[1]
+        from shopwindow.db.engine import analytics_path
+
+        path = analytics_path(target.url)  # the analytics tables' own SQLite file
+        assert path is not None
         lite: Any = sqlite3.connect(path)
         lite.execute("PRAGMA journal_mode=WAL")
         lite.execute("PRAGMA synchronous=OFF")

@@ -61,7 +61,7 @@ def seed(db: Any, creator: int, others: int) -> int:
     def flush(force: bool = False) -> None:
         nonlocal rows, total
         if rows and (force or len(rows) >= 20_000):
-            with db.engine.begin() as c:
+            with db.analytics.engine.begin() as c:  # the analytics file on SQLite
                 c.execute(insert(table), rows)
             total += len(rows)
             rows = []
@@ -95,7 +95,7 @@ def seed(db: Any, creator: int, others: int) -> int:
             add("h", hour0 - timedelta(hours=h), "partner", p, ("clicks", "orders", "gmv"),
                 [("all", "")], p)
     flush(force=True)
-    with db.engine.begin() as c:  # planner statistics, as a long-running database has
+    with db.analytics.engine.begin() as c:  # planner statistics, as a long-running database has
         c.execute(text("ANALYZE analytics_rollup" if db.engine.dialect.name == "postgresql"
                        else "ANALYZE"))
     return total
