@@ -390,8 +390,14 @@ def _reset_demo(s: Settings) -> None:
     path = _sqlite_file(s)
     if path is None:
         raise _fail("--reset only deletes a SQLite demo database; drop other databases yourself")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    from shopwindow.db.engine import analytics_path
+
+    # The analytics tables' own file too (db.engine.analytics_url), or a reset demo would
+    # start with the old demo's events and rollups.
+    files = [str(path)] + [p for p in (analytics_path(s.database_url),) if p]
+    for f in files:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{f}{suffix}").unlink(missing_ok=True)
     for sub in ("media", "shops", "jobs.db", "jobs.db-wal", "jobs.db-shm"):
         target = s.data_dir / sub
         if target.is_dir():

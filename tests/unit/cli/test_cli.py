@@ -154,3 +154,18 @@ def test_timelines_rebuild_refills_home_timelines(env, tmp_path):
     res = runner.invoke(app, ["timelines", "rebuild", "--username", "nobody_here"])
     assert res.exit_code == 1 and "no account" in res.output
     eng.dispose()
+
+
+def test_demo_reset_deletes_both_sqlite_files_and_the_job_queue(env, tmp_path):
+    from shopwindow import cli
+
+    names = ["cli.db", "cli.db-wal", "cli-analytics.db", "cli-analytics.db-wal",
+             "cli-analytics.db-shm", "keep.db"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "jobs.db").write_bytes(b"x")
+    cli._reset_demo(cli._settings())
+    left = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert left == ["keep.db"]  # an unrelated file next to them stays
+    assert not (tmp_path / "data" / "jobs.db").exists()
