@@ -142,3 +142,33 @@ def test_sqlite_statements_count_what_went_in_and_json_rows_read_it_back(
     assert got[0] == [2, "t.2", '{"n": 2, "s": "\\u4e2d\\u6587"}', sqlite_datetime(row(2)[
         "created_at"]), None]
     assert sorted(ids) == [[2], [7]] and none == []
+
+
+@pytest.mark.parametrize("n", [1, 3, bulk.PG_COPY_MIN_ROWS + 4])
+def test_stores_what_sqlalchemys_insert_stores(db: Database, n: int) -> None:
+    """A few rows (one multi-row INSERT on PostgreSQL) and more (COPY there): the same
+    column values as SQLAlchemy's Core insert, for text that COPY must escape, JSON null
+    and naive datetimes (read as UTC)."""
+    from sqlalchemy import text
+
+    table: Any = OutboxEvent.__table__
+    naive = datetime(2026, 12, 6, 5, 30, 0, 250000)
+    tricky = "tab\there\nnew line \\N back\\slash \"quote\" 中文"
+    rows = [{"id": 0, "type": f"t.{i}.{tricky}"[:80], "payload": p, "created_at": naive,
+             "dispatched_at": None if i % 2 else datetime(2026, 1, 1, tzinfo=UTC)}
+            for i, p in enumerate(([None, {"k": tricky, "n": [1, None]}, "a JSON string"] * n)[:n])]
+    ours = [{**r, "id": 900 + i} for i, r in enumerate(rows)]
+    theirs = [{**r, "id": 950 + i} for i, r in enumerate(rows)]
+    with db.engine.begin() as conn:
+        insert_many(conn, table, ours)
+        conn.execute(table.insert(), theirs)
+    sql = ("SELECT type, CAST(payload AS TEXT), created_at, dispatched_at FROM outbox_event "
+           "WHERE id BETWEEN :a AND :b ORDER BY id")
+    with db.engine.connect() as conn:
+        got = conn.execute(text(sql), {"a": 900, "b": 949}).all()
+        want = conn.execute(text(sql), {"a": 950, "b": 999}).all()
+    assert len(got) == n and got == want
+    with db.read_sessions() as s:
+        first = s.get(OutboxEvent, 900)
+        assert first is not None and first.payload is None and first.type.startswith("t.0.tab\t")
+        assert first.created_at == naive.replace(tzinfo=UTC)
