@@ -1,5 +1,7 @@
 """Imports every domain's tables so the metadata is complete (migrations, tests)."""
 
+from sqlalchemy import Engine, Table
+
 from shopwindow.accounts import models as _accounts  # noqa: F401
 from shopwindow.analytics import models as _analytics  # noqa: F401
 from shopwindow.db.base import Base
@@ -23,19 +25,20 @@ ANALYTICS_TABLES = tuple(t for t in metadata.sorted_tables if t.name.startswith(
 MAIN_TABLES = tuple(t for t in metadata.sorted_tables if t not in ANALYTICS_TABLES)
 
 
+def _placement(db: Database) -> list[tuple[Engine, list[Table]]]:
+    """Which engine holds which tables: one for all, or the analytics file apart."""
+    if db.analytics_split:
+        return [(db.engine, list(MAIN_TABLES)), (db.analytics.engine, list(ANALYTICS_TABLES))]
+    return [(db.engine, list(metadata.sorted_tables))]
+
+
 def create_all(db: Database) -> None:
     """Create every table where it belongs (tests, benchmarks; deployments migrate)."""
-    if db.analytics_split:
-        metadata.create_all(db.engine, tables=list(MAIN_TABLES))
-        metadata.create_all(db.analytics.engine, tables=list(ANALYTICS_TABLES))
-    else:
-        metadata.create_all(db.engine)
+    for engine, tables in _placement(db):
+        metadata.create_all(engine, tables=tables)
 
 
 def drop_all(db: Database) -> None:
     """Drop every table `create_all` made."""
-    if db.analytics_split:
-        metadata.drop_all(db.engine, tables=list(MAIN_TABLES))
-        metadata.drop_all(db.analytics.engine, tables=list(ANALYTICS_TABLES))
-    else:
-        metadata.drop_all(db.engine)
+    for engine, tables in _placement(db):
+        metadata.drop_all(engine, tables=tables)

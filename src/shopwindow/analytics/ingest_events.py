@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from shopwindow.analytics import actions, aggregator, ingest, rules
+from shopwindow.analytics import actions, aggregator, ingest, queries, rules
 from shopwindow.analytics.models import ORDER_EVENTS, Event
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.errors import NotFound
-from shopwindow.db.engine import Database
 from shopwindow.db.uow import after_commit
 from shopwindow.ledger import queries as ledger_q
 from shopwindow.outbox import DomainEvent, Inline
@@ -353,15 +352,11 @@ def record(session: Session, ev: DomainEvent) -> None:
 
 def record_many(session: Session, evs: list[DomainEvent]) -> None:
     """The same for events committed together, stored with one insert."""
-    db = Database.of(session)
-    if db is not None and db.analytics_split and session.get_bind() is db.engine:
-        # A write connection of the main SQLite file does not see the analytics file
-        # (db.engine); the builders read earlier order events there. A read session
-        # sees both, and the domain events' own rows are committed.
-        with db.read_sessions() as rs:
-            prepared = prepare_many(rs, evs)
-    else:
-        prepared = prepare_many(session, evs)
+    # The builders read earlier order events in the analytics tables, which a write
+    # session of a split SQLite database does not see (queries.reading); the domain
+    # events' own rows are committed, so a read session sees them too.
+    with queries.reading(session) as rs:
+        prepared = prepare_many(rs, evs)
     store_prepared(session, prepared)
 
 
