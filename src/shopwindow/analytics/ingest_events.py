@@ -260,9 +260,14 @@ def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
     p = ev.payload
     order_id = int(p["order_id"])
     creator = int(p["creator_id"]) if p.get("creator_id") else None
-    # The payload carries the cumulative refund; count only what is new.
+    # The payload carries the cumulative refund; count only what is new. Tracking also
+    # sends the amount before this refund (read under the order's row lock): exact
+    # whatever order or concurrency the events are handled in. Events of older releases
+    # lack it: their increment is worked out against the refunds logged so far.
     pre = _prefetched(session)
-    if pre is not None:
+    if p.get("refunded_before_minor") is not None:
+        before = int(p["refunded_before_minor"])
+    elif pre is not None:
         # the log's refunds plus those of earlier events in this batch (not stored yet)
         before = pre.refunded.get((order_id, creator), 0)
     else:
@@ -275,7 +280,7 @@ def _refund(session: Session, ev: DomainEvent) -> list[EventIn]:
     if delta <= 0:
         return []
     if pre is not None:
-        pre.refunded[(order_id, creator)] = before + delta
+        pre.refunded[(order_id, creator)] = pre.refunded.get((order_id, creator), 0) + delta
         if creator is not None:
             pre.refunded[(order_id, None)] = pre.refunded.get((order_id, None), 0) + delta
     return [_money_event("refund", order_id, delta, str(p["currency"]), creator,

@@ -571,9 +571,12 @@ def _apply(session: Session, order: _OrderState, by_line: dict[str, _LineState],
             # Only refunds change after the order is placed; never let them shrink.
             ln.refunded_minor = max(ln.refunded_minor, data["refunded_minor"])
     if order.refunded_minor > refunded_before:
+        # Both amounts: read under the order's row lock, so consumers take the exact
+        # increment instead of working it out against what they logged earlier (two
+        # refunds of one order handled at once would both count in full).
         _later(session, "tracking.order_refunded", order_id=order.id, partner_id=order.partner_id,
              creator_id=order.creator_id, refunded_minor=order.refunded_minor,
-             currency=order.currency)
+             refunded_before_minor=refunded_before, currency=order.currency)
     if order.status == "cancelled" and status_before != "cancelled":
         _later(session, "tracking.order_cancelled", order_id=order.id,
              partner_id=order.partner_id, creator_id=order.creator_id)

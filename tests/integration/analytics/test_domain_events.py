@@ -225,6 +225,40 @@ def test_money_events_of_one_batch_are_read_together_and_refunds_count_once(
         assert total(s, "creator", creator, "orders", dim="follower", dim_value="yes") == 3
 
 
+def test_refunds_handled_at_the_same_time_count_their_own_increment(
+        db: Database, uow: Any) -> None:
+    """Two refunds of one order handled at once (two job threads or processes): each
+    builds its analytics event before the other's is stored. With the amount before the
+    refund in the payload (tracking reads it under the order's row lock) each counts its
+    own increment; worked out against the log, both would count in full (7,500)."""
+    from shopwindow.analytics import ingest_events
+
+    creator = make_account(uow, "maker", role="creator")
+    partner = 705
+
+    def refund(event_id: int, before: int, after: int) -> OutboxEvent:
+        return OutboxEvent(id=event_id, type="tracking.order_refunded", payload={
+            "order_id": 9200, "partner_id": partner, "creator_id": creator,
+            "refunded_minor": after, "refunded_before_minor": before, "currency": "CNY"})
+
+    first, second = refund(880_001, 0, 3_000), refund(880_002, 3_000, 4_500)
+    with db.read_sessions() as rs:
+        built_first = ingest_events.prepare_many(rs, [first])
+    with db.read_sessions() as rs:  # the first one's event is not stored yet
+        built_second = ingest_events.prepare_many(rs, [second])
+    with uow() as s:
+        ingest_events.store_prepared(s, built_second)
+    with uow() as s:
+        ingest_events.store_prepared(s, built_first)
+    with uow() as s:  # redelivered: the dedup keys keep it out
+        ingest_events.store_prepared(s, built_first)
+    aggregator.drain(db)
+    assert sorted(r.value for r in _events(db, "refund")) == [1_500, 3_000]
+    with db.read_sessions() as s:
+        assert queries.rollup_total(s, "creator", creator, "refunded", currency="CNY") == 4_500
+        assert queries.rollup_total(s, "partner", partner, "refunds") == 2
+
+
 def test_inline_click_analytics_hand_their_rows_to_this_process_aggregator(
         db: Database, uow: Any) -> None:
     """The publisher stores a batch's click events itself and, once committed, gives the

@@ -130,6 +130,10 @@ def test_ingestion_events_keep_their_order_and_orm_copies_are_refreshed(uow: Any
         assert [e.type for e in emitted(s)] == [
             "tracking.order_refunded", "ledger.entry_posted", "tracking.commission_booked",
             "ledger.entry_posted", "tracking.commission_reversed"]
+        refunded = next(e for e in emitted(s) if e.type == "tracking.order_refunded")
+        # the exact increment travels with the event (read under the order's row lock)
+        assert (refunded.payload["refunded_before_minor"],
+                refunded.payload["refunded_minor"]) == (0, 5000)
 
 
 def test_ingester_acknowledges_after_commit_and_isolates_a_failing_event(
