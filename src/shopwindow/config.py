@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # the beacon counts one impression/read per viewer, object and surface per window, and
     # each web process folds new events into rollups on a thread unless disabled.
     analytics_raw_retention_days: int = 90
+    # Minute rollups older than this are pruned too (hours and days stay): reports read
+    # minute buckets only for the last two days (analytics.report_rules.MINUTE_HORIZON).
+    analytics_minute_retention_days: int = Field(default=7, ge=3)
     analytics_dedup_window_seconds: int = 1800
     analytics_aggregator: bool = True
     # Interests (docs/interests.md): how fast old interactions fade, how often the

@@ -16,11 +16,22 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Connection, String, Table, delete, exists, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    String,
+    Table,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import rules
-from shopwindow.analytics.models import Event, Pending, State
+from shopwindow.analytics.models import MINUTE_ROWS, Event, Pending, Rollup, State
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import new_id
@@ -315,3 +326,36 @@ def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50
         st.value = max(st.value, upto)
     session.flush()
     return len(ids)
+
+
+def prune_minute_rollups(session: Session, older_than: timedelta) -> int:
+    """Delete the minute rollups of the oldest hour of minute buckets, if it began before
+    now - `older_than` (hour and day rollups stay); how many rows went, 0 once nothing
+    is left to prune. One hour per call keeps each transaction small.
+
+    Reports read minute buckets only within `report_rules.MINUTE_HORIZON`; the setting
+    (`analytics_minute_retention_days`) keeps a margin above it.
+    """
+    cutoff = utcnow() - older_than
+    minute_rows = text(MINUTE_ROWS)  # literal: the partial index answers both statements
+    oldest = session.scalar(select(func.min(Rollup.bucket)).where(minute_rows))
+    if oldest is None or oldest >= cutoff:
+        return 0
+    upto = min(cutoff, oldest + timedelta(hours=1))
+    gone = session.execute(delete(Rollup).where(minute_rows, Rollup.bucket < upto))
+    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune(db: Database, raw: timedelta, minutes: timedelta) -> tuple[int, int]:
+    """Delete raw events older than `raw` and minute rollups older than `minutes`, each in
+    small transactions until none is left; (events, minute rollup rows) deleted."""
+    done = [0, 0]
+    for n, step in enumerate((lambda s: prune_raw_events(s, raw),
+                              lambda s: prune_minute_rollups(s, minutes))):
+        while True:
+            with unit_of_work(db.analytics) as s:
+                gone = step(s)
+            done[n] += gone
+            if gone == 0:
+                break
+    return done[0], done[1]

@@ -79,23 +79,24 @@ def fold_cmd() -> None:
 @analytics_app.command("prune")
 def prune_cmd(
     days: int | None = typer.Option(
-        None, min=1, help="days to keep (default: SHOPWINDOW_ANALYTICS_RAW_RETENTION_DAYS)"),
+        None, min=1, help="days of raw events to keep (default: "
+        "SHOPWINDOW_ANALYTICS_RAW_RETENTION_DAYS)"),
+    minute_days: int | None = typer.Option(
+        None, min=3, help="days of minute rollups to keep (default: "
+        "SHOPWINDOW_ANALYTICS_MINUTE_RETENTION_DAYS)"),
 ) -> None:
-    """Delete raw events older than the retention period (rollups are kept)."""
+    """Delete raw events and minute rollups older than their retention periods (hour and
+    day rollups are kept)."""
     from shopwindow.analytics import actions
     from shopwindow.config import get_settings
-    from shopwindow.db.uow import unit_of_work
 
-    keep = timedelta(days=days or get_settings().analytics_raw_retention_days)
+    settings = get_settings()
+    keep = timedelta(days=days or settings.analytics_raw_retention_days)
+    keep_minutes = timedelta(days=minute_days or settings.analytics_minute_retention_days)
     db = _db()
-    total = 0
     try:
-        while True:
-            with unit_of_work(db.analytics) as s:
-                n = actions.prune_raw_events(s, keep)
-            total += n
-            if n == 0:
-                break
+        events, minutes = actions.prune(db, keep, keep_minutes)
     finally:
         db.dispose()
-    console.print(f"pruned {total} raw events older than {keep.days} days")
+    console.print(f"pruned {events} raw events older than {keep.days} days and "
+                  f"{minutes} minute rollups older than {keep_minutes.days} days")

@@ -16,6 +16,7 @@ from shopwindow.db.base import Base, UTCDateTime
 # The predicate of the partial order index, also written literally in the queries that
 # use it (a planner matches a partial index only against the same literal condition).
 ORDER_EVENTS = "object_type = 'order'"
+MINUTE_ROWS = "grain = 'm'"  # the partial index of minute rollups (same literal rule)
 
 
 class Event(Base):
@@ -88,6 +89,10 @@ class Rollup(Base):
             "entity_type", "entity_id", "grain", "dim", "metric", "bucket", "dim_value",
             "currency", name="pk_analytics_rollup",
         ),
+        # Minute rows by age, for their retention (`actions.prune_minute_rollups`); only
+        # minute rows carry an entry, and an update of a counter changes no indexed column.
+        Index("ix_analytics_rollup_minute", "bucket",
+              postgresql_where=text(MINUTE_ROWS), sqlite_where=text(MINUTE_ROWS)),
         # Each fold adds to the counters of the current minute, hour and day again: room
         # left in every page lets PostgreSQL update them in place (HOT, no new index
         # entry); upserts cost ~40 % less (docs/performance.md). SQLite ignores it.

@@ -149,17 +149,13 @@ _register_analytics()
 
 
 def prune_analytics() -> int:
-    """Periodic: delete raw analytics events past the retention setting (rollups stay)."""
+    """Periodic: delete raw analytics events and minute rollups past their retention
+    settings (hour and day rollups stay); how many rows went."""
     from shopwindow.analytics import actions as analytics
-    from shopwindow.db.uow import unit_of_work
     from shopwindow.jobs.runtime import get_db, rt
 
     assert rt.settings is not None
-    keep = timedelta(days=rt.settings.analytics_raw_retention_days)
-    total = 0
-    while True:
-        with unit_of_work(get_db().analytics) as s:
-            n = analytics.prune_raw_events(s, keep)
-        total += n
-        if n == 0:
-            return total
+    events, minutes = analytics.prune(
+        get_db(), timedelta(days=rt.settings.analytics_raw_retention_days),
+        timedelta(days=rt.settings.analytics_minute_retention_days))
+    return events + minutes

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from shopwindow.analytics import actions, aggregator, live, queries
 from shopwindow.analytics.models import Event, Pending, Rollup, State
@@ -219,6 +219,65 @@ def test_retention_prunes_raw_events_keeps_rollups_and_limits_rebuild(db: Databa
     assert res.clamped and res.events == 2
     with db.read_sessions() as s:
         assert queries.rollup_total(s, "post", 1, "impressions") == 5  # old days untouched
+
+
+def test_retention_prunes_minute_rollups_an_hour_at_a_time_and_keeps_hours_and_days(
+        db: Database) -> None:
+    _reset(db)
+    old = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+    for back in (timedelta(days=10), timedelta(days=9, hours=22), timedelta(days=1)):
+        clock.advance(-back)
+        try:
+            actions.ingest(db, [old] * 2)
+        finally:
+            clock.reset()
+    aggregator.drain(db)
+
+    def minute_buckets() -> list[datetime]:
+        with db.read_sessions() as s:
+            return sorted({b for (b,) in s.execute(select(Rollup.bucket).where(
+                Rollup.grain == "m"))})
+
+    assert len(minute_buckets()) == 3
+    with db.read_sessions() as s:
+        minute_rows = s.scalar(select(func.count()).select_from(Rollup).where(
+            Rollup.grain == "m"))
+    per_bucket = minute_rows // 3  # the post, the creator and the platform
+    keep = timedelta(days=7)
+    with unit_of_work(db.analytics) as s:  # the oldest hour of minute buckets only
+        assert actions.prune_minute_rollups(s, keep) == per_bucket
+    assert len(minute_buckets()) == 2
+    assert actions.prune(db, timedelta(days=90), keep) == (0, per_bucket)
+    assert [b.date() for b in minute_buckets()] == [(utcnow() - timedelta(days=1)).date()]
+    with unit_of_work(db.analytics) as s:
+        assert actions.prune_minute_rollups(s, keep) == 0
+    with db.read_sessions() as s:  # hours and days are kept; raw events too (90 days)
+        assert queries.rollup_total(s, "post", 1, "impressions") == 6
+        assert queries.rollup_total(s, "post", 1, "impressions", grain="h") == 6
+        assert queries.rollup_total(s, "platform", 0, "impressions", grain="m") == 2
+        assert queries.event_count(s) == 6
+
+
+def test_hourly_prune_job_applies_both_retention_settings(db: Database, uow: Any,
+                                                          settings: Any) -> None:
+    from shopwindow.jobs import handlers
+
+    _reset(db)
+    clock.advance(-timedelta(days=settings.analytics_minute_retention_days + 1))
+    try:
+        actions.ingest(db, [EventIn(type="impression", object_type="post", post_id=1,
+                                    creator_id=2)] * 2)
+    finally:
+        clock.reset()
+    aggregator.drain(db)
+    with db.read_sessions() as s:
+        minute_rows = s.scalar(select(func.count()).select_from(Rollup).where(
+            Rollup.grain == "m"))
+    assert minute_rows and handlers.prune_analytics() == minute_rows  # raw events: 90 days
+    with db.read_sessions() as s:
+        assert queries.rollup_total(s, "post", 1, "impressions", grain="m") == 0
+        assert queries.rollup_total(s, "post", 1, "impressions") == 2
+        assert queries.event_count(s) == 2
 
 
 def test_actor_and_product_event_reads(db: Database) -> None:

@@ -35,6 +35,8 @@ def test_fold_rebuild_and_prune(db: Database) -> None:
     finally:
         clock.reset()
     assert r.exit_code == 0 and "pruned 3 raw events" in r.output
+    assert "minute rollups older than 7 days" in r.output
     with db.read_sessions() as s:
         assert queries.event_count(s) == 0
         assert queries.rollup_total(s, "post", 4, "impressions") == 3
+        assert queries.rollup_total(s, "post", 4, "impressions", grain="m") == 0
