@@ -181,11 +181,28 @@ def in_process(url: str, orders: int, sizes: list[int]) -> None:
         print(f"| {size} | {cpu * 1000 / len(evs):.2f} ms | {wall * 1000 / len(evs):.2f} ms |")
 
 
-def analytics_caught_up(url: str, orders: int, timeout: float = 180.0
+def ledger_kinds(url: str) -> dict[str, int]:
+    """Ledger entries by kind (committed before each postback was answered)."""
+    from sqlalchemy import func, select
+
+    from shopwindow.db.engine import Database
+    from shopwindow.ledger.models import LedgerEntry
+
+    db = Database(url)
+    try:
+        with db.read_sessions() as s:
+            return {str(k): int(n) for k, n in s.execute(select(
+                LedgerEntry.kind, func.count()).group_by(LedgerEntry.kind)).all()}
+    finally:
+        db.dispose()
+
+
+def analytics_caught_up(url: str, expected: dict[str, int], timeout: float = 180.0
                         ) -> tuple[dict[str, int], float]:
     """The reports' side: every order, commission and refund becomes an analytics event
-    (in the server, or the worker). Waits until all orders have, with the server still
-    running; returns the counts and how long that took after the load."""
+    (in the server, or the worker). Waits until each kind has reached its `expected`
+    count (orders, and what the ledger booked), with the server still running; returns
+    the counts and how long that took after the load."""
     from sqlalchemy import func, select
 
     from shopwindow.analytics.models import Event
@@ -200,7 +217,7 @@ def analytics_caught_up(url: str, orders: int, timeout: float = 180.0
                     select(Event.type, func.count()).where(Event.type.in_(
                         ["order", "commission_booked", "refund"])).group_by(Event.type)).all()}
             waited = time.monotonic() - started
-            if logged.get("order", 0) >= orders or waited > timeout:
+            if all(logged.get(k, 0) >= n for k, n in expected.items()) or waited > timeout:
                 return logged, waited
             time.sleep(0.25)
     finally:
@@ -263,7 +280,10 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         cpu = sum(map(cpu_seconds, pids)) - cpu0
         wcpu = cpu_seconds(wpid) - wcpu0
-        logged, waited = analytics_caught_up(url, args.orders)
+        kinds = ledger_kinds(url)
+        logged, waited = analytics_caught_up(url, {
+            "order": args.orders, "commission_booked": kinds.get("commission_booked", 0),
+            "refund": kinds.get("refund_reversal", 0)})
     from sqlalchemy import func, select
 
     from shopwindow.db.engine import Database
@@ -273,9 +293,6 @@ def main() -> None:
 
     db = Database(url)
     with db.read_sessions() as s:
-        booked = s.execute(select(LedgerEntry.kind, func.count()).group_by(
-            LedgerEntry.kind)).all()
-        kinds = {k: n for k, n in booked}
         attributed = s.scalar(select(func.count()).select_from(Order).where(
             Order.attribution == "attributed")) or 0
         dup_keys = s.scalar(select(func.count()).select_from(select(
