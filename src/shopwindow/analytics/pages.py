@@ -56,6 +56,7 @@ def _render(request: Request, session: Session, spec: str, api_path: str) -> Res
                                ("grain", raw.grain), ("tz", raw.tz),
                                ("breakdown", raw.breakdown)) if v}
     stream_scope = spec if spec != "account" else "account"
+    chart_metrics = [m for m in rep.metrics if not rr.is_money(m)]
 
     def link(**change: str | None) -> str:
         q = {**query, **change}
@@ -72,7 +73,8 @@ def _render(request: Request, session: Session, spec: str, api_path: str) -> Res
                            if raw.breakdown else None),
         stream_url="/reports/stream?" + urlencode({"scope": stream_scope}),
         ranges=list(rr.RANGES), dims=rr.DIMENSIONS, grains=rr.GRAINS,
-        chart_metrics=[m for m in rep.metrics if not rr.is_money(m)],
+        chart_metrics=chart_metrics,
+        chart_default=rr.default_chart_metric(chart_metrics, rep.totals.counts),
     )
 
 

@@ -7,7 +7,7 @@ the aggregator; everything that depends on the viewer's time zone happens here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -369,3 +369,17 @@ def csv_rows(rows: Iterable[Iterable[object]]) -> list[list[str]]:
 def filename_part(s: str) -> str:
     """A safe ASCII fragment of a download file name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:60] or "report"
+
+
+def default_chart_metric(metrics: Sequence[str], counts: Mapping[str, int]) -> str:
+    """The metric a report's chart shows first: buy clicks when the window has any (the
+    commerce signal), else the count metric with the largest total (impressions, usually),
+    so a creator without clicks yet does not open on a flat line."""
+    if not metrics:
+        return ""
+    if counts.get("clicks", 0) > 0 and "clicks" in metrics:
+        return "clicks"
+    best = max(metrics, key=lambda m: counts.get(m, 0))
+    if counts.get(best, 0) > 0:
+        return best
+    return "clicks" if "clicks" in metrics else metrics[0]

@@ -219,3 +219,13 @@ def test_half_hour_zones_read_minute_rollups_while_they_can() -> None:
     assert old.source == "h"
     assert rr.make_window(start=NOW - timedelta(hours=24), end=NOW, grain=None, tz=SHANGHAI,
                           now=NOW).source == "h"
+
+
+def test_default_chart_metric_prefers_clicks_then_the_largest_count() -> None:
+    metrics = ["impressions", "reads", "clicks", "orders"]
+    assert rr.default_chart_metric(metrics, {"impressions": 50, "clicks": 1}) == "clicks"
+    assert rr.default_chart_metric(metrics, {"impressions": 5, "reads": 9}) == "reads"
+    assert rr.default_chart_metric(metrics, {}) == "clicks"
+    assert rr.default_chart_metric(["impressions", "reads"], {}) == "impressions"
+    assert rr.default_chart_metric(["reads"], {"clicks": 3}) == "reads"
+    assert rr.default_chart_metric([], {"clicks": 3}) == ""

@@ -270,6 +270,37 @@ def test_report_pages_access_and_inline_errors(new_client: Any, world: dict[str,
     assert new_client().get("/reports", follow_redirects=False).status_code == 303
 
 
+def test_report_page_is_wide_and_its_chart_opens_on_a_metric_with_data(
+        analytics_uow: Any, new_client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    import re
+
+    def selected(html: str) -> str:
+        picker = html.split('id="chart-metric"')[1].split("</select>")[0]
+        found = re.search(r'<option value="([^"]+)" selected>', picker)
+        assert found is not None, picker
+        return found.group(1)
+
+    c = new_client()
+    sign_in(c, "ada")
+    html = c.get("/reports?range=7d", headers=HTML).text
+    assert '<main id="main" tabindex="-1" class="wide">' in html
+    assert selected(html) == "clicks"  # nothing yet: the commerce signal
+    h10 = day0() + timedelta(hours=10)
+    rollups(analytics_uow, [("h", h10, "creator", world["ada"], "impressions", 40),
+                            ("h", h10, "creator", world["ada"], "reads", 9)])
+    assert selected(c.get("/reports?range=7d", headers=HTML).text) == "impressions"
+    rollups(analytics_uow, [("h", h10, "creator", world["ada"], "clicks", 1),
+                            ("h", h10, "post", world["post"], "reads", 9),
+                            ("h", h10, "post", world["post"], "impressions", 30)])
+    html = c.get("/reports?range=7d", headers=HTML).text
+    assert selected(html) == "clicks"
+    # top posts are ranked by reads, so their table shows them
+    posts = html.split('id="top-posts"')[1].split("</section>")[0]
+    assert "<th scope=\"col\">Reads</th>" in posts and "<td>9</td>" in posts
+    # other pages keep the reading width
+    assert 'class="wide"' not in c.get("/settings", headers=HTML).text
+
+
 def test_platform_report_tops_by_hand(analytics_uow: Any, client: Any, uow: Any, world: dict[str, Any],
                                       partner_id: int) -> None:  # noqa: F811
     h = day0() + timedelta(hours=30)
