@@ -289,6 +289,8 @@ def demo(
     _train_demo_recs(s)
     try:
         if serve_after:
+            if running:
+                _start_demo_shoppers(s)
             serve(host=host, port=port, workers=1, migrate=False, log_level=None)
     finally:
         from shopwindow.demo.shops import stop_shops
@@ -346,6 +348,33 @@ def _seed_demo_activity(s: Settings) -> None:
         db.dispose()
     if n:
         console.print(f"[green]page activity seeded[/green]: {n} views, reads and visits")
+
+
+def _start_demo_shoppers(s: Settings) -> None:
+    """Once the server answers, and only while the platform has no buy click yet: a few
+    dozen visitors follow recommendations to the partner shops, some buy and a few get a
+    refund, all over real HTTP (demo/buyers.py), so reports and earnings show the money
+    loop from the start."""
+    import threading
+
+    def run() -> None:
+        from shopwindow.db.engine import Database
+        from shopwindow.demo import buyers
+
+        db = Database(s.database_url, pool_size=1)
+        try:
+            if not buyers.wait_until_up(s.base_url) or buyers.platform_has_clicks(db):
+                return
+            done = buyers.shop(s.base_url, buyers.recommendation_ids(db))
+        except Exception as exc:  # the demo keeps serving whatever happened here
+            console.print(f"[yellow]demo shoppers stopped[/yellow]: {exc}")
+            return
+        finally:
+            db.dispose()
+        console.print(f"[green]demo shoppers[/green]: {done.clicks} buy clicks, "
+                      f"{done.orders} orders, {done.refunds} refunds at the partner shops")
+
+    threading.Thread(target=run, name="demo-shoppers", daemon=True).start()
 
 
 def _declare_demo_verticals(db: Database) -> None:

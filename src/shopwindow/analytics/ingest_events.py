@@ -106,7 +106,7 @@ def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
         creator = int(p["creator_id"]) if p.get("creator_id") else None
         if creator not in verticals:
             verticals[creator] = ingest.vertical_for(session, creator)
-        surface = p.get("surface") if p.get("surface") in rules.SURFACES else "other"
+        surface = rules.click_surface(p.get("surface"))
         out.append(EventIn(
             type="click", object_type="recommendation",
             object_id=int(p["recommendation_id"]), actor_id=fan, creator_id=creator,
@@ -240,7 +240,7 @@ def _order(session: Session, ev: DomainEvent) -> list[EventIn]:
                 pass
         if click is not None:
             fan = click.fan_id
-            surface = click.surface if click.surface in rules.SURFACES else "other"
+            surface = rules.click_surface(click.surface)
             device = rules.device_class(click.user_agent)
             promo = click.promotion_id
             product = product or click.product_id

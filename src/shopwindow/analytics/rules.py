@@ -32,6 +32,16 @@ SURFACES: frozenset[str] = frozenset({
     "home", "showcase", "middle_page", "discover", "hashtag", "profile", "promoted",
     "message", "api", "other",
 })
+# The hand-off (tracking) names some places its own way: its `/go?s=` values as reports
+# name them. Anything else that is not a report surface counts as "other" (cart, share).
+CLICK_SURFACES: dict[str, str] = {"feed": "home", "search": "discover",
+                                  "promotion": "promoted"}
+
+
+def click_surface(raw: object) -> str:
+    """The report surface of a click or order recorded by the hand-off with surface `raw`."""
+    value = CLICK_SURFACES.get(raw, raw) if isinstance(raw, str) else "other"
+    return value if value in SURFACES else "other"
 DEVICES: frozenset[str] = frozenset({"mobile", "desktop", "tablet", "bot", "unknown"})
 ENTITY_TYPES: tuple[str, ...] = (
     "post", "recommendation", "product", "creator", "partner", "promotion", "platform",

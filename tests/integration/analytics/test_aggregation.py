@@ -166,7 +166,7 @@ def test_rollups_equal_recount_and_rebuild(db: Database, plan: list[Any],
     roll, evs = stored(db)
     assert len(evs) == stored_count  # duplicates by dedup_key were dropped
     assert roll == +recount(evs)
-    if evs:
+    if roll:  # something was counted (a money event of amount 0 counts nothing)
         assert any(("platform", 0) in c for c in changed)
     with db.read_sessions() as s:
         assert queries.pending_count(s) == 0

@@ -165,8 +165,11 @@ def test_per_click_events_written_before_batching_still_count(db: Database, uow:
     aggregator.drain(db)
     with db.read_sessions() as s:
         assert queries.rollup_total(s, "recommendation", 503, "clicks") == 3
+        # the hand-off's "feed" is the reports' "home" (rules.click_surface)
         assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="surface",
-                                    dim_value="home") == 1
+                                    dim_value="home") == 2
+        assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="surface",
+                                    dim_value="other") == 0
         # the device class comes from the click row when the payload has no agent
         assert queries.rollup_total(s, "recommendation", 503, "clicks", dim="device",
                                     dim_value="mobile") == 3

@@ -86,3 +86,16 @@ def test_parse_time() -> None:
     for bad in ("soon", True, 10**30, [1]):
         with pytest.raises(Invalid):
             rules.parse_time(bad, "t")
+
+
+def test_click_surfaces_of_the_hand_off_map_to_report_surfaces() -> None:
+    from shopwindow.tracking.rules import SURFACES as HANDOFF_SURFACES
+
+    assert rules.click_surface("feed") == "home"
+    assert rules.click_surface("search") == "discover"
+    assert rules.click_surface("promotion") == "promoted"
+    assert rules.click_surface("middle_page") == "middle_page"
+    assert rules.click_surface("cart") == "other"
+    assert rules.click_surface(None) == "other" and rules.click_surface("<x>") == "other"
+    # every place the hand-off records lands on a report surface
+    assert {rules.click_surface(s) for s in HANDOFF_SURFACES} <= rules.SURFACES
