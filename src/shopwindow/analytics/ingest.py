@@ -159,6 +159,22 @@ def resolve(session: Session, keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | 
 
 def credits_for(db: Database, keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | None]:
     """Credits of each object (None: no such object), from the cache or the database."""
+    out, missing = _cached(keys)
+    if missing:
+        with db.read_sessions() as s:
+            out.update(_load(s, missing))
+    return out
+
+
+def credits_in(session: Session, keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | None]:
+    """`credits_for` inside a caller's session (the domain-event handlers)."""
+    out, missing = _cached(keys)
+    if missing:
+        out.update(_load(session, missing))
+    return out
+
+
+def _cached(keys: Iterable[ObjKey]) -> tuple[dict[ObjKey, Credits | None], list[ObjKey]]:
     out: dict[ObjKey, Credits | None] = {}
     missing: list[ObjKey] = []
     for k in keys:
@@ -167,13 +183,14 @@ def credits_for(db: Database, keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | 
             out[k] = val
         else:
             missing.append(k)
-    if missing:
-        with db.read_sessions() as s:
-            loaded = resolve(s, missing)
-        for k, v in loaded.items():
-            objects.put(k, v)
-        out.update(loaded)
-    return out
+    return out, missing
+
+
+def _load(session: Session, keys: list[ObjKey]) -> dict[ObjKey, Credits | None]:
+    loaded = resolve(session, keys)
+    for k, v in loaded.items():
+        objects.put(k, v)
+    return loaded
 
 
 def cached_credits(keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | None] | None:

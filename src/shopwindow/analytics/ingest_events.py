@@ -96,6 +96,10 @@ def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
              if p.get("fan_id") and p.get("creator_id")}
     follows = social_q.follow_pairs(session, pairs)
     verticals: dict[int | None, str] = {}
+    # The post carrying the recommendation gets the click too, like its impressions and
+    # its orders (ingest.resolve): otherwise a post's report shows orders without clicks.
+    recs = ingest.credits_in(session, {("recommendation", int(p["recommendation_id"]))
+                                       for p in clicks})
     out: list[EventIn] = []
     for p in clicks:
         cid = int(p["click_id"])
@@ -107,9 +111,11 @@ def _clicks_of(session: Session, clicks: list[dict[str, Any]]) -> list[EventIn]:
         if creator not in verticals:
             verticals[creator] = ingest.vertical_for(session, creator)
         surface = rules.click_surface(p.get("surface"))
+        cred = recs.get(("recommendation", int(p["recommendation_id"])))
         out.append(EventIn(
             type="click", object_type="recommendation",
             object_id=int(p["recommendation_id"]), actor_id=fan, creator_id=creator,
+            post_id=cred.post_id if cred is not None else None,
             recommendation_id=int(p["recommendation_id"]), product_id=int(p["product_id"]),
             partner_id=int(p["partner_id"]),
             promotion_id=int(p["promotion_id"]) if p.get("promotion_id") else None,

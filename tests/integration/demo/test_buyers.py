@@ -15,6 +15,7 @@ from shopwindow.analytics import aggregator
 from shopwindow.analytics import queries as analytics_q
 from shopwindow.demo import buyers, seed, shops
 from shopwindow.ledger import queries as ledger_q
+from shopwindow.showcase.models import Recommendation
 from shopwindow.tracking.models import Order
 from tests.partnersim.conftest import ServerThread, free_port
 
@@ -75,6 +76,17 @@ def test_shoppers_click_buy_and_refund_through_the_real_loop(settings: Any, db: 
             assert analytics_q.rollup_total(s, "platform", 0, "refunds") == done.refunds
             assert all(v == 0 for v in ledger_q.trial_balance(s).values())
             assert s.scalar(select(func.count()).select_from(Order)) == done.orders
+            # a post's clicks are its recommendations' clicks (as are its orders)
+            by_post: dict[int, list[int]] = {}
+            for rec in s.scalars(select(Recommendation)):
+                by_post.setdefault(int(rec.post_id), []).append(int(rec.id))
+            for post, rec_ids in by_post.items():
+                for metric in ("clicks", "orders"):
+                    assert analytics_q.rollup_total(s, "post", post, metric) == sum(
+                        analytics_q.rollup_total(s, "recommendation", r, metric)
+                        for r in rec_ids), (post, metric)
+            assert sum(analytics_q.rollup_total(s, "post", p, "clicks")
+                       for p in by_post) == done.clicks
         assert buyers.platform_has_clicks(db)  # a restarted demo sends no second wave
     finally:
         server.stop()

@@ -97,10 +97,14 @@
     var key = picker ? picker.value : "clicks";
     var values = seriesFor(key);
     var labels = data.labels;
-    var W = 640, H = 220, L = 44, R = 12, T = 12, B = 28;
+    // Drawn in the box's own pixels, so labels keep their size on a phone (a fixed
+    // 640-unit drawing scaled down to 330 px made them 5 px tall).
+    var W = Math.max(280, Math.round(chartBox.clientWidth || 640));
+    var H = W < 480 ? 180 : 220, L = 44, R = 12, T = 12, B = 28;
     chartBox.textContent = "";
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "chart line-chart",
                           role: "img", preserveAspectRatio: "none" }, chartBox);
+    svg.style.aspectRatio = W + " / " + H;
     var max = 0;
     values.forEach(function (v) { if (v > max) max = v; });
     var top = max > 0 ? max : 1;
@@ -144,7 +148,8 @@
     var rows = data.breakdown.rows.slice(0, 12);
     var max = 0;
     rows.forEach(function (r) { max = Math.max(max, r.counts[key] || 0); });
-    var rowH = 26, W = 640, L = 130;
+    var rowH = 26, W = Math.max(280, Math.round(box.clientWidth || 640));
+    var L = W < 480 ? 96 : 130;
     box.textContent = "";
     var svg = el("svg", { viewBox: "0 0 " + W + " " + (rowH * rows.length + 4),
                           class: "chart bar-chart", role: "img" }, box);
@@ -210,6 +215,17 @@
 
   if (picker) picker.addEventListener("change", drawAll);
   drawAll();
+  // charts are drawn in pixels of their box: draw again when it changes width
+  var lastWidth = chartBox ? chartBox.clientWidth : 0, resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      if (chartBox && chartBox.clientWidth !== lastWidth) {
+        lastWidth = chartBox.clientWidth;
+        drawAll();
+      }
+    }, 150);
+  });
 
   // ---------------------------------------------------------------- live updates
 
