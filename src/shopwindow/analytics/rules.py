@@ -42,6 +42,8 @@ def click_surface(raw: object) -> str:
     """The report surface of a click or order recorded by the hand-off with surface `raw`."""
     value = CLICK_SURFACES.get(raw, raw) if isinstance(raw, str) else "other"
     return value if value in SURFACES else "other"
+
+
 DEVICES: frozenset[str] = frozenset({"mobile", "desktop", "tablet", "bot", "unknown"})
 ENTITY_TYPES: tuple[str, ...] = (
     "post", "recommendation", "product", "creator", "partner", "promotion", "platform",
