@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+
+from shopwindow.db.engine import analytics_path, analytics_url, driver_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -30,3 +33,18 @@ def downgrade(url: str, revision: str) -> None:
 
 def revision(url: str, message: str, autogenerate: bool = True) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=autogenerate)
+
+
+def analytics_file_engine(bind: sa.Connection) -> sa.Engine | None:
+    """For revisions after the analytics tables' move (20261207g7): an engine on the
+    analytics file of the SQLite database `bind` migrates, or None when the database is
+    not split that way (PostgreSQL, in-memory SQLite: the tables are on `bind` itself)."""
+    if bind.dialect.name != "sqlite":
+        return None
+    url = bind.engine.url.render_as_string(hide_password=False)
+    if analytics_path(url) is None:
+        return None
+    engine = sa.create_engine(driver_url(analytics_url(url)), poolclass=sa.pool.NullPool)
+    with engine.connect() as c:
+        c.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return engine

@@ -62,8 +62,9 @@ def shop(base_url: str, recommendation_ids: Sequence[int], *, visits: int = 60,
     r = random.Random(seed)
     out = Shopped()
     base = base_url.rstrip("/")
-    for _ in range(visits if recommendation_ids else 0):
-        rec = r.choice(list(recommendation_ids))
+    recs = list(recommendation_ids)
+    for _ in range(visits if recs else 0):
+        rec = r.choice(recs)
         headers = {"user-agent": r.choice(AGENTS)}
         with httpx.Client(timeout=timeout, follow_redirects=False, headers=headers) as c:
             try:

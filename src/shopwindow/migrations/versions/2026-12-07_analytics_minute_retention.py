@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shopwindow.db.engine import analytics_path, analytics_url, driver_url
+from shopwindow.db.migrate import analytics_file_engine
 
 revision: str = '20261207h8'
 down_revision: str | None = '20261207g7'
@@ -31,19 +31,8 @@ _NAME = 'ix_analytics_rollup_minute'
 _CREATE = f"CREATE INDEX IF NOT EXISTS {_NAME} ON analytics_rollup (bucket) WHERE grain = 'm'"
 
 
-def _analytics_file() -> sa.Engine | None:
-    """An engine on the analytics file of a split SQLite database, else None."""
-    bind = op.get_bind()
-    if bind.dialect.name != 'sqlite':
-        return None
-    url = bind.engine.url.render_as_string(hide_password=False)
-    if analytics_path(url) is None:
-        return None
-    return sa.create_engine(driver_url(analytics_url(url)), poolclass=sa.pool.NullPool)
-
-
 def upgrade() -> None:
-    engine = _analytics_file()
+    engine = analytics_file_engine(op.get_bind())
     if engine is None:
         where = sa.text("grain = 'm'")
         op.create_index(_NAME, 'analytics_rollup', ['bucket'], unique=False,
@@ -57,7 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    engine = _analytics_file()
+    engine = analytics_file_engine(op.get_bind())
     if engine is None:
         op.drop_index(_NAME, table_name='analytics_rollup')
         return

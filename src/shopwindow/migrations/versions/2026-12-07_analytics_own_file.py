@@ -29,7 +29,7 @@ from alembic import op
 from sqlalchemy import Connection
 
 import shopwindow.db.base
-from shopwindow.db.engine import analytics_path, analytics_url, driver_url
+from shopwindow.db.migrate import analytics_file_engine
 
 revision: str = '20261207g7'
 down_revision: str | None = '20261207f6'
@@ -104,19 +104,6 @@ def _tables() -> sa.MetaData:
     return md
 
 
-def _analytics_engine(bind: Connection) -> sa.Engine | None:
-    """An engine on the analytics file of this SQLite database, or None (not split)."""
-    if bind.dialect.name != 'sqlite':
-        return None
-    url = bind.engine.url.render_as_string(hide_password=False)
-    if analytics_path(url) is None:
-        return None
-    engine = sa.create_engine(driver_url(analytics_url(url)), poolclass=sa.pool.NullPool)
-    with engine.connect() as c:
-        c.exec_driver_sql('PRAGMA journal_mode=WAL')
-    return engine
-
-
 def _rows(src: Connection, table: sa.Table) -> Iterator[list[tuple[object, ...]]]:
     cols = ', '.join(f'"{c.name}"' for c in table.columns)
     result = src.exec_driver_sql(f'SELECT {cols} FROM "{table.name}"')
@@ -135,7 +122,7 @@ def _copy(src: Connection, dst: Connection, table: sa.Table) -> None:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    engine = _analytics_engine(bind)
+    engine = analytics_file_engine(bind)
     if engine is None:
         return
     md = _tables()
@@ -153,7 +140,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    engine = _analytics_engine(bind)
+    engine = analytics_file_engine(bind)
     if engine is None:
         return
     md = _tables()
