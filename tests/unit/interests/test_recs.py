@@ -48,8 +48,8 @@ def data() -> tuple[sp.csr_matrix, sp.csr_matrix]:
 @pytest.fixture(scope="module", params=["dense", "factors"])
 def model(request: pytest.FixtureRequest, data) -> SocialRecommender:
     R, S = data
-    # max_dense_items below the catalogue size forces the ALS factor fallback
-    extra = {} if request.param == "dense" else {"max_dense_items": 5, "factors": 8}
+    # max_dense_items 0: no dense core, the ALS factors score alone
+    extra = {} if request.param == "dense" else {"max_dense_items": 0, "factors": 8}
     return SocialRecommender(l2=5.0, min_item_count=1, **extra).fit(R, S)
 
 
@@ -139,12 +139,24 @@ def test_fold_in_of_new_interactions_and_friends_changes_results(model) -> None:
     assert all(int(i) >= GROUP for i in items)
 
 
-def test_large_catalogues_fall_back_to_factors(data) -> None:
+def test_large_catalogues_keep_the_most_popular_items_in_the_core(data) -> None:
     R, S = data
     assert SocialRecommender(min_item_count=1).fit(R, S).backend == "ease+als"
     assert SocialRecommender(min_item_count=1, als_weight=0.0).fit(R, S).backend == "ease"
-    fallback = SocialRecommender(min_item_count=1, max_dense_items=N_ITEMS - 1).fit(R, S)
-    assert fallback.backend == "als" and fallback.core_items == 0
+    counts = np.asarray(R.sum(axis=0)).ravel()
+    cap = 10
+    head = SocialRecommender(min_item_count=1, max_dense_items=cap, factors=8).fit(R, S)
+    assert head.backend == "ease+als" and head.core_items == cap
+    # the core is the cap most popular items (ties: the lower index), in index order
+    expected = np.sort(np.argsort(-counts, kind="stable")[:cap])
+    np.testing.assert_array_equal(head._core, expected)
+    assert head._B is not None and head._B.shape == (cap, cap)
+    # the items outside the core are still scored, by the ALS factors
+    tail = np.setdiff1d(np.arange(N_ITEMS), expected)
+    scores = head.score(np.array([0, 25]))
+    assert (np.abs(scores[:, tail]) > 1e-3).any()
+    only_factors = SocialRecommender(min_item_count=1, max_dense_items=0).fit(R, S)
+    assert only_factors.backend == "als" and only_factors.core_items == 0
     # a young platform: no item has min_item_count users yet, or nobody interacted at all
     sparse_start = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 0]], np.float32))
     young = SocialRecommender(min_item_count=3).fit(sparse_start)
@@ -220,7 +232,7 @@ def test_graph_filter_member_is_blended_and_can_be_switched_off(data) -> None:
     assert not np.allclose(m.score(users), with_gf)
     # not fitted when switched off, nor on the factor fallback (no dense core)
     off = SocialRecommender(l2=5.0, min_item_count=1, gf_factors=0).fit(R, S)
-    fallback = SocialRecommender(min_item_count=1, max_dense_items=5, factors=8).fit(R, S)
+    fallback = SocialRecommender(min_item_count=1, max_dense_items=0, factors=8).fit(R, S)
     assert off._V is None and fallback._V is None
     assert m._V is not None and m._V.shape == (N_ITEMS, 8)
 
@@ -329,7 +341,7 @@ def test_autoencoder_member_is_blended_folds_in_and_can_be_switched_off(data) ->
     m.params["dae_social"] = 0.3
     # not fitted when switched off, above dae_max_cells, or on the factor fallback
     for params in ({"dae_hidden": 0}, {"dae_weight": 0.0}, {"dae_max_cells": 100},
-                   {"max_dense_items": 5, "factors": 8}):
+                   {"max_dense_items": 0, "factors": 8}):
         assert not SocialRecommender(min_item_count=1, **params).fit(R, S).has_autoencoder
 
 
@@ -345,7 +357,8 @@ def test_score_batches_match_single_user_scores(model) -> None:
     {"dae_hidden": 16, "dae_epochs": 5, "dae_social": 0.7, "als_social": 0.4},
     {"gf_weight": 0.0, "beta": 0.0},
     {"user_rows_max_cells": 0},                  # friends' rows of B not cached
-    {"max_dense_items": 5, "factors": 8},                      # ALS factor fallback
+    {"max_dense_items": 5, "factors": 8},                      # head core, ALS tail
+    {"max_dense_items": 0, "factors": 8},                      # ALS factors alone
 ])
 def test_single_user_path_scores_like_the_batch_path(data, params) -> None:
     """`recommend` scores one user on dense vectors; it must rank exactly as `score`."""

@@ -10,10 +10,12 @@ interactions), each scaled per user to a maximum of 1, plus `gf_weight` times an
 low-pass" graph filter over the EASE core (GF-CF, Shen et al. 2021: the top right singular
 vectors of the degree-normalised interaction matrix), scaled the same way, plus `dae_weight`
 times the softmax of a Mult-DAE (Liang et al. 2018) over the EASE core that reads the row
-`x + dae_social * mean(friends' rows)`. Catalogues too large for a dense item-item matrix
-fall back automatically to the ALS factors alone (the Mult-DAE is also skipped when users ×
-core items exceed `dae_max_cells`). An epsilon of item popularity breaks ties, which makes
-cold-start users (no interactions, no friends) get the most popular items.
+`x + dae_social * mean(friends' rows)`. The dense core holds at most `max_dense_items`
+items, the most popular ones: on a large catalogue the item-item members work on the head,
+where most interactions are, and the ALS factors alone score the tail (the Mult-DAE is
+also skipped when users × core items exceed `dae_max_cells`). An epsilon of item
+popularity breaks ties, which makes cold-start users (no interactions, no friends) get the
+most popular items.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "alpha": 0.3,           # weight of the friends' mean row in the row EASE scores
     "beta": 0.3,            # popularity debiasing: EASE item scores times count**-beta
     "min_item_count": 3,    # items with fewer training users stay out of the EASE core
-    "max_dense_items": 20000,  # above this the dense item-item core becomes ALS factors
-    "factors": 32,          # ALS (fallback, or blended with EASE)
+    "max_dense_items": 10000,  # dense core: at most this many items, the most popular
+                               # (0: no core, ALS factors alone)
+    "factors": 32,          # ALS (blended with EASE, and alone on the items outside the core)
     "als_reg": 0.05,
     "als_iters": 15,
     "als_alpha": 20.0,
@@ -107,11 +110,11 @@ class SocialRecommender:
         self._counts = counts
         self._tie = (_TIE * counts / max(counts.max(initial=0.0), 1.0)).astype(np.float32)
         p = self.params
-        self._core = np.flatnonzero(counts >= max(1, int(p["min_item_count"]))).astype(np.int64)
+        self._core = _head_core(counts, int(p["min_item_count"]), int(p["max_dense_items"]))
         self._B = self._Y = self._YtY = self._V = self._gf_in = self._gf_out = None
         self._dae = None
         report("prepared", 0.05)
-        dense = 0 < len(self._core) <= int(p["max_dense_items"])
+        dense = len(self._core) > 0
         if dense:
             self._B = _ease(X[:, self._core], float(p["l2"]), float(p["dropout"]))
             report("item-item weights", 0.6 if p["als_weight"] > 0 else 1.0)
@@ -154,8 +157,8 @@ class SocialRecommender:
     # ------------------------------------------------------------------ scoring
     @property
     def backend(self) -> str:
-        """What scores items: "ease", "ease+als", "als" (large-catalogue fallback, or no
-        item with `min_item_count` users) or "popularity" (no interactions at all)."""
+        """What scores items: "ease", "ease+als", "als" (`max_dense_items` 0, or no item
+        with `min_item_count` users yet) or "popularity" (no interactions at all)."""
         if self._B is None:
             return "als" if self._Y is not None else "popularity"
         return "ease+als" if self._Y is not None else "ease"
@@ -167,7 +170,7 @@ class SocialRecommender:
 
     @property
     def core_items(self) -> int:
-        """Number of items in the dense EASE core (0 on the ALS fallback)."""
+        """Number of items in the dense EASE core (0 when the ALS factors score alone)."""
         return len(self._core) if self._B is not None else 0
 
     @property
@@ -455,6 +458,20 @@ class SocialRecommender:
 def _blas_controller() -> ThreadpoolController:
     """One controller per process: building it inspects every loaded library."""
     return ThreadpoolController()
+
+
+def _head_core(counts: np.ndarray, min_count: int, cap: int) -> np.ndarray:
+    """Items of the dense EASE core: those with at least `min_count` training users, and
+    of those only the `cap` most popular (ties: lower index) when there are more. Large
+    catalogues keep the item-item model where the interactions are (the head) and leave
+    the tail to the ALS factors; `cap` 0 means no core at all (ALS alone)."""
+    eligible = np.flatnonzero(counts >= max(1, min_count)).astype(np.int64)
+    if cap <= 0:
+        return np.empty(0, dtype=np.int64)
+    if len(eligible) > cap:
+        head = np.argsort(-counts[eligible], kind="stable")[:cap]
+        eligible = np.sort(eligible[head])
+    return eligible
 
 
 def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
