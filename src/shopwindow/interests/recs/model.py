@@ -465,9 +465,9 @@ def _head_core(counts: np.ndarray, min_count: int, cap: int) -> np.ndarray:
     of those only the `cap` most popular (ties: lower index) when there are more. Large
     catalogues keep the item-item model where the interactions are (the head) and leave
     the tail to the ALS factors; `cap` 0 means no core at all (ALS alone)."""
-    eligible = np.flatnonzero(counts >= max(1, min_count)).astype(np.int64)
     if cap <= 0:
         return np.empty(0, dtype=np.int64)
+    eligible = np.flatnonzero(counts >= max(1, min_count)).astype(np.int64)
     if len(eligible) > cap:
         head = np.argsort(-counts[eligible], kind="stable")[:cap]
         eligible = np.sort(eligible[head])
