@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.analytics import rules
 from shopwindow.core.errors import NotFound
-from shopwindow.core.ids import new_id
+from shopwindow.core.ids import new_ids
 from shopwindow.db.engine import Database
 from shopwindow.showcase import queries as showcase_q
 from shopwindow.social import queries as social_q
@@ -256,7 +256,9 @@ def build_rows(items: list[Reported], credits: dict[ObjKey, Credits | None], vie
     signed_in = viewer.account_id is not None
     # The row dict is built here directly (what actions.event_row makes of an EventIn):
     # this runs once per event on the event loop, and the dataclass cost more than the
-    # rest of the row.
+    # rest of the row. Ids are minted for the whole request at once; those left over
+    # when some objects are unknown are never used (ids need not be dense).
+    ids = iter(new_ids(len(items)))
     for it in items:
         cred = credits.get((it.object_type, it.object_id))
         if cred is None:
@@ -265,7 +267,7 @@ def build_rows(items: list[Reported], credits: dict[ObjKey, Credits | None], vie
         is_follower = (cred.creator_id in follows if cred.creator_id is not None else None) \
             if signed_in else False
         rows.append({
-            "id": new_id(),
+            "id": next(ids),
             "occurred_at": received if it.occurred_at is None
             else rules.clamp_occurred(it.occurred_at, received),
             "received_at": received, "type": it.type, "actor_id": viewer.account_id,

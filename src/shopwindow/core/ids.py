@@ -65,6 +65,28 @@ def new_id(at_ms: int | None = None) -> int:
         return ((now - _EPOCH_MS) << 16) | (_node << _SEQ_BITS) | _seq
 
 
+def new_ids(n: int) -> list[int]:
+    """`n` new ids at once: what `n` calls of `new_id` return (strictly increasing, 64 per
+    millisecond, then the next millisecond is borrowed), minted under one lock
+    acquisition and one clock read. The beacon mints one id per event on the event loop,
+    where a lock and a clock read per event were 0.5 µs each."""
+    global _last_ms, _seq
+    if n <= 0:
+        return []
+    with _lock:
+        now = int(time.time() * 1000)
+        # (millisecond, sequence) as one counter: ms * 64 + seq, counted up n times
+        first = _last_ms * (_SEQ_MAX + 1) + _seq + 1 if now <= _last_ms \
+            else now * (_SEQ_MAX + 1)
+        last = first + n - 1
+        _last_ms, _seq = last >> _SEQ_BITS, last & _SEQ_MAX
+    node = _node << _SEQ_BITS
+    epoch = _EPOCH_MS << 16
+    # (ms << 16) | node | seq for the counter c = ms * 64 + seq: ((c >> 6) << 16) | …
+    return [(((c >> _SEQ_BITS) << 16) - epoch) | node | (c & _SEQ_MAX)
+            for c in range(first, last + 1)]
+
+
 def id_floor_for_ms(ms: int) -> int:
     """Smallest id that could have been made at unix-ms `ms` (for time-range queries)."""
     return max(0, (ms - _EPOCH_MS) << 16)
