@@ -69,7 +69,7 @@ def new_ids(n: int) -> list[int]:
     """`n` new ids at once: what `n` calls of `new_id` return (strictly increasing, 64 per
     millisecond, then the next millisecond is borrowed), minted under one lock
     acquisition and one clock read. The beacon mints one id per event on the event loop,
-    where a lock and a clock read per event were 0.5 µs each."""
+    where a lock and a clock read per event cost 0.5 µs."""
     global _last_ms, _seq
     if n <= 0:
         return []
