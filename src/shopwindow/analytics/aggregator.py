@@ -51,11 +51,15 @@ FOLD_COLS = ("id", "occurred_at", "type", "post_id", "recommendation_id", "produ
 _ROLLUP_TYPES = actions.copy_types(ROLLUP, (*KEY_COLS, "value"))
 # "sw" "an": the advisory lock of the aggregator and rebuild on PostgreSQL.
 LOCK_KEY = 0x7377_616E
-# Events per fold. A fold's rollup keys barely grow with its size (the benchmark's 200
-# posts give ~16,000 keys a fold, whether 20,000 or 25,000 events), so at the peak rate
-# one fold per interval beats a full 20,000-event batch followed at once by the next:
-# 40,000 took 0.89 → 0.64 rollup upserts per event, 49k → 51–54k events/s on PostgreSQL.
-BATCH = 40_000
+# Events per fold read back from the database (on SQLite it holds the write lock while
+# it works, and the hand-off's click writer waits behind it).
+BATCH = 20_000
+# Events per fold of this process's rows waiting in memory. A fold's rollup keys barely
+# grow with its size (the benchmark's 200 posts give ~16,000 keys a fold, whether 20,000
+# or 25,000 events), so at the peak rate one fold per interval beats a full 20,000-event
+# batch followed at once by the next: 0.89 → 0.64 rollup upserts per event, 49k → 51–54k
+# events/s on PostgreSQL.
+MEMORY_BATCH = 40_000
 # Rows waiting in memory beyond this are dropped from memory (they stay pending in the
 # database and are folded from there): a stalled aggregator must not grow without bound
 # (a row dict is about 1 KB; 60 000 are two seconds of the benchmark's peak rate).
@@ -378,10 +382,13 @@ class Aggregator:
     woken by an in-process writer or for `idle` seconds (events of other processes).
     """
 
-    def __init__(self, db: Database, *, batch: int = BATCH, idle: float = 0.25,
+    def __init__(self, db: Database, *, batch: int = BATCH,
+                 memory_batch: int = MEMORY_BATCH, idle: float = 0.25,
                  interval: float = 0.5) -> None:
         self.db = db.analytics  # where the analytics tables live (db.engine.Database)
         self.batch = batch
+        self.memory_batch = memory_batch
+        self._backlog = False  # the last round found a full batch (memory or database)
         self.idle = idle
         self.interval = interval
         self.folded = 0
@@ -427,8 +434,8 @@ class Aggregator:
 
     def _take(self) -> list[dict[str, Any]]:
         with self._mem_lock:
-            rows = self._mem[:self.batch]
-            del self._mem[:self.batch]
+            rows = self._mem[:self.memory_batch]
+            del self._mem[:self.memory_batch]
         return rows
 
     def _put_back(self, rows: list[dict[str, Any]]) -> None:
@@ -441,6 +448,7 @@ class Aggregator:
         STALE_SECONDS (at most once per STALE_SECONDS). How many events were counted, or
         None when another process held the lock."""
         rows = self._take()
+        self._backlog = len(rows) >= self.memory_batch
         n: int | None = 0
         if rows:
             n = fold_rows(self.db, rows)
@@ -455,6 +463,7 @@ class Aggregator:
             m, ids = _fold_from_db(self.db, self.batch, before)
             if m is None and not rows:
                 return None
+            self._backlog = self._backlog or (m or 0) >= self.batch
             if ids:
                 # Counted now: drop them from the memory queue (a backlog older than
                 # STALE_SECONDS), so they are not folded for nothing again.
@@ -478,8 +487,8 @@ class Aggregator:
             if n:
                 self.folded += n
                 self.batches += 1
-            if n is not None and n >= self.batch:
-                continue  # a backlog: keep folding
+            if n is not None and self._backlog:
+                continue  # a full batch: keep folding
             if not n:
                 _wake.wait(self.idle)
             rest = self.interval - (time.monotonic() - started)

@@ -350,3 +350,25 @@ def test_aggregator_round_folds_memory_then_stale_database_rows(
     with db.read_sessions() as s:
         assert queries.pending_count(s) == 0
         assert queries.rollup_total(s, "post", 1, "impressions") == 8
+
+
+def test_aggregator_round_takes_a_memory_batch_and_flags_a_backlog(db: Database) -> None:
+    """A round folds at most `memory_batch` of the rows waiting in memory and reports a
+    backlog (the next round starts at once) only when it took a full batch, whatever the
+    database batch is: one fold per interval at the peak rate, not one per 20,000 rows."""
+    _reset(db)
+    ev = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+    agg = aggregator.Aggregator(db, batch=2, memory_batch=3)
+    agg.offer(_write_like_the_writer(db, [ev] * 7))
+    assert agg.fold_round() == 3 and agg._backlog
+    assert agg.fold_round() == 3 and agg._backlog
+    assert agg.fold_round() == 1 and not agg._backlog  # fewer than memory_batch
+    assert agg.fold_round() == 0 and not agg._backlog
+    with db.read_sessions() as s:
+        assert queries.rollup_total(s, "post", 1, "impressions") == 7
+        assert queries.pending_count(s) == 0
+    # a full database batch is a backlog too
+    with unit_of_work(db.analytics) as s:
+        actions.ingest(s, [ev] * 3)
+    assert agg.fold_round() == 2 and agg._backlog
+    assert agg.fold_round() == 1 and not agg._backlog
