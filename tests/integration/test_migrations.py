@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import pytest
@@ -97,7 +98,9 @@ def test_sqlite_upgrade_moves_existing_analytics_rows_to_their_own_file(tmp_path
             assert s.scalar(text("SELECT dedup_key FROM analytics_event WHERE id = 7")) == "k7"
             assert s.scalar(text("SELECT value FROM analytics_rollup")) == 41
         with db.analytics.sessions() as s:
-            assert s.scalar(text("SELECT count(*) FROM analytics_pending")) == 1
+            # the pending event moved into a queue batch (revision 20261207j10)
+            assert s.scalar(text("SELECT size FROM analytics_pending_batch")) == 1
+            assert s.scalar(text("SELECT event_ids FROM analytics_pending_batch")) == "[7]"
             assert s.scalar(text("SELECT value FROM analytics_state")) == 5
         main_tables = set(inspect(db.engine).get_table_names())
         assert not {t.name for t in ANALYTICS_TABLES} & main_tables
@@ -108,4 +111,30 @@ def test_sqlite_upgrade_moves_existing_analytics_rows_to_their_own_file(tmp_path
     with eng.connect() as c:
         assert c.scalar(text("SELECT value FROM analytics_rollup")) == 41
         assert c.scalar(text("SELECT count(*) FROM analytics_event")) == 1
+        assert c.scalar(text("SELECT event_id FROM analytics_pending")) == 7
+    eng.dispose()
+
+
+def test_pending_events_move_into_queue_batches_and_back(fresh_url):
+    """Revision 20261207j10: the events still pending (one queue row each) become batches
+    of at most 8,000 ids, oldest first; the downgrade gives every id its row back."""
+    upgrade(fresh_url, "20261207i9")
+    ids = list(range(1, 8_004))
+    a_url = analytics_url(fresh_url)
+    eng = create_engine(driver_url(a_url))
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO analytics_pending (event_id) VALUES (:i)"),
+                  [{"i": i} for i in ids])
+    upgrade(fresh_url)
+    with eng.connect() as c:
+        rows = c.execute(text(
+            "SELECT id, size, event_ids FROM analytics_pending_batch ORDER BY id")).all()
+    sqlite = a_url.startswith("sqlite")
+    got = [(bid, size, json.loads(raw) if sqlite else raw) for bid, size, raw in rows]
+    assert got == [(1, 8_000, ids[:8_000]), (2, 3, ids[8_000:])]
+    downgrade(fresh_url, "20261207i9")
+    with eng.connect() as c:
+        back = c.execute(text("SELECT event_id FROM analytics_pending ORDER BY event_id"))
+        assert [r[0] for r in back] == ids
+        assert "analytics_pending_batch" not in inspect(c).get_table_names()
     eng.dispose()

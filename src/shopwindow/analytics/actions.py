@@ -8,13 +8,14 @@ which calls `insert_events` once per batch.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -23,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    exists,
     func,
     select,
     text,
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import rules
-from shopwindow.analytics.models import MINUTE_ROWS, Event, Pending, Rollup, State
+from shopwindow.analytics.models import MINUTE_ROWS, Event, PendingBatch, Rollup, State
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import new_id
@@ -47,7 +47,25 @@ from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
 EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
-PENDING_TABLE: Table = Pending.__table__  # type: ignore[assignment]
+PENDING_TABLE: Table = PendingBatch.__table__  # type: ignore[assignment]
+# Event ids per pending-queue row (`models.PendingBatch`): the beacon writer's batches
+# (ingest_writer.MAX_ROWS) fit one row; a larger insert writes several.
+PENDING_MAX = 8_000
+
+
+class StoredBatch(NamedTuple):
+    """Event rows stored together with one pending-queue row (its id): the unit the
+    aggregator folds."""
+
+    id: int
+    rows: list[dict[str, Any]]
+
+
+def pending_ids_sql(dialect: str) -> str:
+    """A subquery of every pending event id (for `id IN (…)` / `NOT IN`)."""
+    if dialect == "sqlite":
+        return "SELECT j.value FROM analytics_pending_batch AS p, json_each(p.event_ids) AS j"
+    return "SELECT unnest(event_ids) FROM analytics_pending_batch"
 
 
 _sqlite_locks: dict[str, threading.Lock] = {}
@@ -169,25 +187,42 @@ def copy_rows(conn: Connection, table: str, like: str, cols: Sequence[str],
                 cp.write_row(r)
 
 
-def _insert_pg(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    copy_rows(conn, "analytics_event_in", "analytics_event", EVENT_COLS,
-              map(_row_values, rows), _EVENT_TYPES)
+def _insert_pg(conn: Connection, rows: list[dict[str, Any]]) -> list[StoredBatch]:
+    out: list[StoredBatch] = []
     cols = ", ".join(EVENT_COLS)
-    # The queue rows in the same statement: the ids need not travel back and forth.
-    # In dedup-key order: concurrent batches (the writers of several processes) that
-    # share keys wait on each other in one order instead of deadlocking. The dedup key is
-    # the only arbiter (ids are fresh): no second index probe per row for the primary key.
-    ids = [int(r[0]) for r in conn.exec_driver_sql(
-        f"WITH ins AS (INSERT INTO analytics_event ({cols}) SELECT {cols} FROM "
-        "analytics_event_in ORDER BY dedup_key ON CONFLICT (dedup_key) DO NOTHING "
-        "RETURNING id), "
-        "q AS (INSERT INTO analytics_pending (event_id) SELECT id FROM ins) "
-        "SELECT id FROM ins").all()]
-    # Emptied for a second call in this transaction (commit empties it anyway). DELETE,
-    # not TRUNCATE: a temp table's rows cost next to nothing to delete (no WAL), while
-    # TRUNCATE gives it a new file and catalog row each time (~4 ms per batch here).
-    conn.exec_driver_sql("DELETE FROM analytics_event_in")
-    return ids
+    for i in range(0, len(rows), PENDING_MAX):
+        chunk = rows[i:i + PENDING_MAX]
+        copy_rows(conn, "analytics_event_in", "analytics_event", EVENT_COLS,
+                  map(_row_values, chunk), _EVENT_TYPES)
+        batch = new_id()
+        # The queue row in the same statement: the ids need not travel back and forth.
+        # In dedup-key order: concurrent batches (the writers of several processes) that
+        # share keys wait on each other in one order instead of deadlocking. The dedup key
+        # is the only arbiter (ids are fresh): no second index probe per row for the
+        # primary key.
+        ids = [int(r[0]) for r in conn.exec_driver_sql(
+            f"WITH ins AS (INSERT INTO analytics_event ({cols}) SELECT {cols} FROM "
+            "analytics_event_in ORDER BY dedup_key ON CONFLICT (dedup_key) DO NOTHING "
+            "RETURNING id), "
+            "q AS (INSERT INTO analytics_pending_batch (id, size, event_ids) "
+            "SELECT %s, count(*), array_agg(id) FROM ins HAVING count(*) > 0) "
+            "SELECT id FROM ins", (batch,)).all()]
+        # Emptied for the next chunk or call in this transaction (commit empties it
+        # anyway). DELETE, not TRUNCATE: a temp table's rows cost next to nothing to
+        # delete (no WAL), while TRUNCATE gives it a new file and catalog row each time
+        # (~4 ms per batch here).
+        conn.exec_driver_sql("DELETE FROM analytics_event_in")
+        if ids:
+            out.append(StoredBatch(batch, _kept(chunk, ids)))
+    return out
+
+
+def _kept(rows: list[dict[str, Any]], ids: Sequence[int]) -> list[dict[str, Any]]:
+    """`rows` whose id is in `ids` (all of them when the counts match: ids are unique)."""
+    if len(ids) == len(rows):
+        return rows
+    found = set(ids)
+    return [r for r in rows if r["id"] in found]
 
 
 def _unique_keys(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,20 +248,43 @@ class PreparedEvents:
     rows: list[dict[str, Any]]
     events: list[tuple[str, tuple[Any, ...]]]
     pending: list[tuple[str, tuple[Any, ...]]]
+    batches: list[StoredBatch]
+
+
+def _pending_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[StoredBatch]]:
+    """SQLite pending-queue rows (ids as a JSON array) for stored rows, PENDING_MAX each."""
+    queue: list[dict[str, Any]] = []
+    batches: list[StoredBatch] = []
+    for i in range(0, len(rows), PENDING_MAX):
+        chunk = rows[i:i + PENDING_MAX]
+        batch = new_id()
+        queue.append({"id": batch, "size": len(chunk),
+                      "event_ids": json.dumps([r["id"] for r in chunk])})
+        batches.append(StoredBatch(batch, chunk))
+    return queue, batches
 
 
 def prepare_sqlite(rows: Sequence[dict[str, Any]]) -> PreparedEvents:
     """The INSERT statements of `insert_events` on SQLite, for rows not yet stored."""
     uniq = _unique_keys(rows)
+    queue, batches = _pending_rows(uniq)
     return PreparedEvents(
         uniq, sqlite_insert_statements(EVENT_TABLE, uniq, " ON CONFLICT DO NOTHING"),
-        sqlite_insert_statements(PENDING_TABLE, [{"event_id": r["id"]} for r in uniq]))
+        sqlite_insert_statements(PENDING_TABLE, queue), batches)
 
 
 def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]],
                   prepared: PreparedEvents | None = None) -> list[int]:
-    """Insert event rows plus their queue rows, skipping duplicate dedup keys; new ids.
-    `prepared`: the same rows' statements from `prepare_sqlite` (SQLite)."""
+    """Insert event rows plus their pending-queue rows, skipping duplicate dedup keys; the
+    new events' ids. `prepared`: the same rows' statements from `prepare_sqlite` (SQLite)."""
+    return [r["id"] for b in store_events(session, rows, prepared) for r in b.rows]
+
+
+def store_events(session: Session | Connection, rows: Sequence[dict[str, Any]],
+                 prepared: PreparedEvents | None = None) -> list[StoredBatch]:
+    """`insert_events`, returning the rows stored (duplicates by dedup key left out) with
+    the pending-queue rows that hold them: what the in-process aggregator folds once the
+    transaction has committed (`aggregator.handoff`)."""
     if not rows:
         return []
     bind = session if isinstance(session, Connection) else session.get_bind()
@@ -247,20 +305,20 @@ def insert_events(session: Session | Connection, rows: Sequence[dict[str, Any]],
     # lock many times longer than its work took (the hand-off's click writer waited
     # behind it). Ids are fresh, so when some keys were stored before, the ids present
     # now are the ones this statement inserted.
-    ids = [r["id"] for r in uniq]
     if run_sqlite_statements(conn, prepared.events)[0] == len(uniq):
         run_sqlite_statements(conn, prepared.pending)
-        return ids
+        return prepared.batches
+    ids = [r["id"] for r in uniq]
     found: set[int] = set()
     for i in range(0, len(ids), 5000):
         part = ids[i:i + 5000]
         found.update(r[0] for r in sqlite_json_rows(
             conn, f"FROM analytics_event WHERE id IN ({', '.join('?' * len(part))})",
             part, ("id",)))
-    ids = [i for i in ids if i in found]
-    if ids:
-        insert_many(conn, PENDING_TABLE, [{"event_id": i} for i in ids])
-    return ids
+    queue, batches = _pending_rows([r for r in uniq if r["id"] in found])
+    if queue:
+        insert_many(conn, PENDING_TABLE, queue)
+    return batches
 
 
 def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestResult:
@@ -271,15 +329,16 @@ def ingest(session_or_db: Session | Database, events: list[EventIn]) -> IngestRe
         with unit_of_work(session_or_db.analytics) as s:
             return ingest(s, events)
     with writing(session_or_db) as s:
-        stored = _store(s, events)
-    return IngestResult(ids=[r["id"] for r in stored], duplicates=len(events) - len(stored))
+        ids = [r["id"] for b in _store(s, events) for r in b.rows]
+    return IngestResult(ids=ids, duplicates=len(events) - len(ids))
 
 
 def ingest_rows(session: Session, events: list[EventIn],
                 dedup_keys: Sequence[str] | None = None, *,
-                checked: bool = False) -> list[dict[str, Any]]:
+                checked: bool = False) -> list[StoredBatch]:
     """`ingest` in the caller's transaction, returning the rows stored (duplicates left
-    out), e.g. for the in-process aggregator once the transaction commits. `dedup_keys`,
+    out) with their pending-queue rows, e.g. for the in-process aggregator once the
+    transaction commits (`aggregator.handoff_bound`). `dedup_keys`,
     if given, replace the events' own keys one for one (cheaper than copying each
     event with a new key). `checked`: the caller ran `rules.check_event` on each."""
     if dedup_keys is not None and len(dedup_keys) != len(events):
@@ -291,17 +350,13 @@ def ingest_rows(session: Session, events: list[EventIn],
 
 
 def _store(session: Session, events: list[EventIn],
-           dedup_keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+           dedup_keys: Sequence[str] | None = None) -> list[StoredBatch]:
     received = utcnow()
     rows = [event_row(ev, received) for ev in events]
     if dedup_keys is not None:
         for r, k in zip(rows, dedup_keys, strict=True):
             r["dedup_key"] = k
-    ids = insert_events(session, rows)
-    if len(ids) == len(rows):
-        return rows
-    kept = set(ids)
-    return [r for r in rows if r["id"] in kept]
+    return store_events(session, rows)
 
 
 def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50_000) -> int:
@@ -309,9 +364,11 @@ def prune_raw_events(session: Session, older_than: timedelta, *, limit: int = 50
     cutoff = utcnow() - older_than
     # In id (≈ arrival) order the old events come first, so the scan stops early; a bound
     # on ids alone would be wrong when the process clock is moved (the demo seed does).
+    dialect = session.get_bind().dialect.name
     victims = select(Event.id, Event.received_at).where(
         Event.received_at < cutoff,
-        ~exists().where(Pending.event_id == Event.id),  # not yet folded: keep
+        # not yet folded: keep (the queue holds about a second of events)
+        text(f"analytics_event.id NOT IN ({pending_ids_sql(dialect)})"),
     ).order_by(Event.id).limit(limit)
     rows = session.execute(victims).all()
     if not rows:

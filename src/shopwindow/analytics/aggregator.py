@@ -1,27 +1,28 @@
 """The aggregator: folds committed raw events into `analytics_rollup`, and `rebuild`.
 
-Every event is written with a row in `analytics_pending` in the same transaction. One
-fold takes the oldest pending events, adds their increments to the rollups, deletes their
-pending rows and commits — all in one transaction, so each event is counted exactly once
-even if the process dies mid-batch. On PostgreSQL a transaction-scoped advisory lock lets
-one process fold at a time (several web processes may each run an aggregator thread); on
-SQLite the write lock (BEGIN IMMEDIATE) does the same.
+Every stored batch of events is written with a row in `analytics_pending_batch` (its event
+ids) in the same transaction. One fold takes the oldest pending batches, adds their
+events' increments to the rollups, deletes the batches' pending rows and commits — all in
+one transaction, so each event is counted exactly once even if the process dies mid-fold.
+On PostgreSQL a transaction-scoped advisory lock lets one process fold at a time (several
+web processes may each run an aggregator thread); on SQLite the write lock (BEGIN
+IMMEDIATE) does the same.
 
-`Aggregator` runs folds on a thread. The beacon's writer hands it the rows it has just
-committed (`handoff`), so the usual fold reads nothing back: it deletes those rows' pending
-entries (`DELETE … RETURNING`) and counts only the rows whose entry it removed, so a fold
-of the same events from the database (another process, `drain`, `rebuild`) can never
-double count them. Events of other processes, domain events and anything left after a
-restart are folded from the database (`SELECT … JOIN analytics_pending`), when nothing is
-waiting in memory and, under load, for pending rows older than `STALE_SECONDS`.
+`Aggregator` runs folds on a thread. The beacon's writer hands it the batches it has just
+committed (`handoff`), so the usual fold reads nothing back: it deletes those batches'
+pending rows and counts only the batches whose row it removed, so a fold of the same
+events from the database (another process, `drain`, `rebuild`) can never double count
+them. Events of other processes, domain events and anything left after a restart are
+folded from the database (the pending rows' ids joined to `analytics_event`), when nothing
+is waiting in memory and, under load, for batches written more than `STALE_SECONDS` ago.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,8 +32,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, select, text
 
 from shopwindow.analytics import actions, live, rules
-from shopwindow.analytics.actions import db_time
-from shopwindow.analytics.models import Event, Pending, Rollup, State
+from shopwindow.analytics.actions import StoredBatch, db_time, pending_ids_sql
+from shopwindow.analytics.models import Event, PendingBatch, Rollup, State
 from shopwindow.core.ids import id_floor_for_ms
 from shopwindow.db.bulk import sqlite_json_rows
 from shopwindow.db.engine import Database
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 ROLLUP: Table = Rollup.__table__  # type: ignore[assignment]
 EVENT: Table = Event.__table__  # type: ignore[assignment]
-PENDING: Table = Pending.__table__  # type: ignore[assignment]
+PENDING: Table = PendingBatch.__table__  # type: ignore[assignment]
 STATE: Table = State.__table__  # type: ignore[assignment]
 KEY_COLS = ("grain", "bucket", "entity_type", "entity_id", "metric", "dim", "dim_value",
             "currency")
@@ -52,7 +53,8 @@ _ROLLUP_TYPES = actions.copy_types(ROLLUP, (*KEY_COLS, "value"))
 # "sw" "an": the advisory lock of the aggregator and rebuild on PostgreSQL.
 LOCK_KEY = 0x7377_616E
 # Events per fold read back from the database (on SQLite it holds the write lock while
-# it works, and the hand-off's click writer waits behind it).
+# it works, and the hand-off's click writer waits behind it); whole pending batches are
+# taken, at least one.
 BATCH = 20_000
 # Events per fold of this process's rows waiting in memory. A fold's rollup keys barely
 # grow with its size (the benchmark's 200 posts give ~16,000 keys a fold, whether 20,000
@@ -64,8 +66,8 @@ MEMORY_BATCH = 40_000
 # database and are folded from there): a stalled aggregator must not grow without bound
 # (a row dict is about 1 KB; 60 000 are two seconds of the benchmark's peak rate).
 MEMORY_CAP = 60_000
-# Under load the database fold looks only at pending events minted this long ago: younger
-# ones are normally in this process's memory queue and folded from there.
+# Under load the database fold looks only at pending batches written this long ago:
+# younger ones are normally in this process's memory queue and folded from there.
 STALE_SECONDS = 1.0
 
 _wake = threading.Event()
@@ -78,24 +80,24 @@ def wake() -> None:
     _wake.set()
 
 
-def handoff(db: Database, rows: list[dict[str, Any]]) -> None:
-    """Give the in-process aggregator of `db` event rows that have just committed (with
-    their pending rows), so it can fold them without reading them back; then wake it.
-
-    Without a running aggregator the rows are simply left to a fold from the database.
+def handoff(db: Database, batches: list[StoredBatch]) -> None:
+    """Give the in-process aggregator of `db` event batches that have just committed
+    (with their pending rows), so it can fold them without reading them back; then wake
+    it. Without a running aggregator they are simply left to a fold from the database.
     """
-    _offer(_receivers.get(db.analytics.url), rows)
+    _offer(_receivers.get(db.analytics.url), batches)
 
 
-def handoff_bound(bind: object, rows: list[dict[str, Any]]) -> None:
+def handoff_bound(bind: object, batches: list[StoredBatch]) -> None:
     """`handoff` for a caller that has a session's bind (its engine), not the Database:
-    the rows go to the aggregator of the database with that engine, if one runs here."""
-    _offer(next((a for a in list(_receivers.values()) if a.db.engine is bind), None), rows)
+    the batches go to the aggregator of the database with that engine, if one runs here."""
+    _offer(next((a for a in list(_receivers.values()) if a.db.engine is bind), None),
+           batches)
 
 
-def _offer(agg: Aggregator | None, rows: list[dict[str, Any]]) -> None:
-    if agg is not None and rows:
-        agg.offer(rows)
+def _offer(agg: Aggregator | None, batches: list[StoredBatch]) -> None:
+    if agg is not None and batches:
+        agg.offer(batches)
     _wake.set()
 
 
@@ -186,66 +188,72 @@ def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]
 
 
 def fold_once(db: Database, limit: int = BATCH, *, before_id: int | None = None) -> int | None:
-    """Fold up to `limit` pending events read from the database, in one transaction; their
-    count, or None when another process holds the aggregation lock. `before_id`: only
-    events with smaller ids (minted earlier)."""
+    """Fold the oldest pending batches read from the database (up to `limit` events, at
+    least one batch), in one transaction; how many events, or None when another process
+    holds the aggregation lock. `before_id`: only batches with smaller ids (written
+    earlier)."""
     n, _ = _fold_from_db(db.analytics, limit, before_id)
     return n
 
 
 def _any_pending(db: Database, before_id: int | None) -> bool:
-    """Whether a pending event (minted before `before_id`) exists, read without the write
-    lock: under load the database fold almost never finds one, and taking SQLite's write
-    lock to learn that made the hand-off's click writer wait."""
-    q = select(PENDING.c.event_id).limit(1)
+    """Whether a pending batch (written before `before_id`) exists, read without the
+    write lock: under load the database fold almost never finds one, and taking SQLite's
+    write lock to learn that made the hand-off's click writer wait."""
+    q = select(PENDING.c.id).limit(1)
     if before_id is not None:
-        q = q.where(PENDING.c.event_id < before_id)
+        q = q.where(PENDING.c.id < before_id)
     with db.read_engine.connect() as conn:
         return conn.execute(q).first() is not None
 
 
+def _oldest_batches(conn: Connection, limit: int, before_id: int | None) -> list[int]:
+    """Ids of the oldest pending batches holding at most `limit` events (at least one)."""
+    q = select(PENDING.c.id, PENDING.c.size).order_by(PENDING.c.id).limit(max(1, limit))
+    if before_id is not None:
+        q = q.where(PENDING.c.id < before_id)
+    chosen: list[int] = []
+    n = 0
+    for bid, size in conn.execute(q):
+        if chosen and n + size > limit:
+            break
+        chosen.append(bid)
+        n += size
+    return chosen
+
+
 def _fold_from_db(db: Database, limit: int, before_id: int | None
                   ) -> tuple[int | None, list[int]]:
+    """(events counted or None when locked out, the pending batch ids folded)."""
     if not _any_pending(db, before_id):
         return 0, []
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
             return None, []
-        lite = conn.dialect.name == "sqlite"
-        rows: Sequence[Mapping[str, Any]]
-        if lite:
-            rows = _sqlite_pending_rows(conn, limit, before_id)
-        else:
-            q = (select(*[EVENT.c[c] for c in FOLD_COLS])
-                 .join(PENDING, PENDING.c.event_id == EVENT.c.id))
-            if before_id is not None:
-                q = q.where(PENDING.c.event_id < before_id)
-            rows = conn.execute(q.order_by(PENDING.c.event_id).limit(limit)).mappings().all()  # type: ignore[assignment]
-        if not rows:
+        batches = _oldest_batches(conn, limit, before_id)
+        if not batches:
             return 0, []
+        rows = _pending_events(conn, f"p.id IN ({', '.join(map(str, batches))})")
         deltas = rules.fold(rows)
         _upsert(conn, deltas)
-        ids = [r["id"] for r in rows]
-        if lite and before_id is None:
-            # This transaction has held SQLite's write lock since BEGIN IMMEDIATE: no
-            # pending row can have appeared below the last one read.
-            conn.execute(delete(PENDING).where(PENDING.c.event_id <= max(ids)))
-        else:
-            _delete_pending(conn, ids)
+        conn.execute(delete(PENDING).where(PENDING.c.id.in_(batches)))
     live.notify(changed_entities(deltas))
-    return len(rows), ids
+    return len(rows), batches
 
 
-def _sqlite_pending_rows(conn: Connection, limit: int,
-                        before_id: int | None) -> list[dict[str, Any]]:
-    """The oldest pending events' FOLD_COLS, read as one JSON row (db.bulk.sqlite_json_rows)
-    with the times parsed back into datetimes."""
-    where = "WHERE analytics_pending.event_id < ? " if before_id is not None else ""
-    params = (before_id, limit) if before_id is not None else (limit,)
+def _pending_events(conn: Connection, where: str) -> Sequence[Mapping[str, Any]]:
+    """FOLD_COLS of the events of the pending batches `p` matching `where` (SQL over
+    `p.id`)."""
+    cols = ", ".join(f"analytics_event.{c}" for c in FOLD_COLS)
+    if conn.dialect.name != "sqlite":
+        return conn.exec_driver_sql(
+            f"SELECT {cols} FROM analytics_event WHERE id IN (SELECT unnest(p.event_ids) "
+            f"FROM analytics_pending_batch AS p WHERE {where})"
+        ).mappings().all()  # type: ignore[return-value]
+    # SQLite: read as one JSON row (db.bulk.sqlite_json_rows), times parsed back.
     found = sqlite_json_rows(
-        conn, "FROM analytics_event JOIN analytics_pending ON analytics_pending.event_id = "
-        f"analytics_event.id {where}ORDER BY analytics_pending.event_id LIMIT ?", params,
-        FOLD_COLS)
+        conn, "FROM analytics_event WHERE id IN (SELECT j.value FROM analytics_pending_batch "
+        f"AS p, json_each(p.event_ids) AS j WHERE {where})", (), FOLD_COLS)
     times: dict[str, datetime] = {}
     at = FOLD_COLS.index("occurred_at")
     for r in found:
@@ -256,104 +264,54 @@ def _sqlite_pending_rows(conn: Connection, limit: int,
     return [dict(zip(FOLD_COLS, r, strict=True)) for r in found]
 
 
-# The pending rows of a list of ids on SQLite, the ids arriving as one JSON parameter
-# (binding thousands of parameters costs more than parsing one string).
-_SQLITE_PENDING_OF = "FROM analytics_pending WHERE event_id IN (SELECT value FROM json_each(?))"
-
-
-def _sqlite_delete_pending_sql(ids: list[int]) -> tuple[str, tuple[str]]:
-    """One SQLite statement deleting the pending rows of `ids`."""
-    return f"DELETE {_SQLITE_PENDING_OF}", (json.dumps(ids),)
-
-
-def _pg_id_array(ids: list[int]) -> str:
-    """`ids` as one PostgreSQL array literal, cast to int8[] in the statement: psycopg
-    dumps a list parameter element by element in Python (7 % of the server's GIL time
-    under the events benchmark), the join runs in C."""
-    return "{" + ",".join(map(str, ids)) + "}"
-
-
-# PostgreSQL (READ COMMITTED): exactly these rows; a row deleted by a concurrent
-# transaction is not returned, resp. not counted.
-_PG_DELETE_PENDING = "DELETE FROM analytics_pending WHERE event_id = ANY(%s::int8[])"
-_PG_DELETE_PENDING_COUNT = f"WITH d AS ({_PG_DELETE_PENDING} RETURNING 1) SELECT count(*) FROM d"
-
-
-def _delete_all_pending_sql(ids: list[int], sqlite: bool) -> tuple[str, tuple[str]]:
-    """One statement deleting the pending rows of `ids` whose row count (SQLite) or one
-    result value (PostgreSQL) says how many it deleted (`_deleted_count`)."""
-    if sqlite:
-        return _sqlite_delete_pending_sql(ids)
-    return _PG_DELETE_PENDING_COUNT, (_pg_id_array(ids),)
-
-
-def _deleted_count(conn: Connection, sql: str, params: tuple[str]) -> int:
-    """Run a `_delete_all_pending_sql` statement; how many pending rows it deleted."""
-    res = conn.exec_driver_sql(sql, params)
-    return res.rowcount if conn.dialect.name == "sqlite" else int(res.scalar_one())
-
-
-def _delete_pending(conn: Connection, ids: list[int]) -> set[int]:
-    """Delete the pending rows of `ids`; the ids whose row this transaction deleted (the
-    others were folded by someone else already)."""
+def _delete_batches(conn: Connection, ids: list[int]) -> set[int]:
+    """Delete the pending rows of batches `ids`; the ids whose row this transaction
+    deleted (the others were folded by someone else already). A fold takes few batches
+    (a batch holds up to actions.PENDING_MAX events), so the ids are inlined."""
+    listed = ", ".join(map(str, ids))
     if conn.dialect.name == "sqlite":
-        # No RETURNING (one result row per id: see db.bulk.sqlite_json_rows). This
-        # transaction holds SQLite's write lock, so the ids found are the ids deleted.
-        sql, params = _sqlite_delete_pending_sql(ids)
-        gone = {r[0] for r in sqlite_json_rows(conn, _SQLITE_PENDING_OF, params,
-                                               ("event_id",))}
-        conn.exec_driver_sql(sql, params)
+        # This transaction holds SQLite's write lock: the ids found are the ids deleted.
+        gone = {r[0] for r in conn.exec_driver_sql(
+            f"SELECT id FROM analytics_pending_batch WHERE id IN ({listed})")}
+        if gone:
+            conn.exec_driver_sql(f"DELETE FROM analytics_pending_batch WHERE id IN ({listed})")
         return gone
-    return {r[0] for r in conn.exec_driver_sql(f"{_PG_DELETE_PENDING} RETURNING event_id",
-                                               (_pg_id_array(ids),))}
+    # PostgreSQL (READ COMMITTED): exactly these rows; a row deleted by a concurrent
+    # transaction is not returned.
+    return {r[0] for r in conn.exec_driver_sql(
+        f"DELETE FROM analytics_pending_batch WHERE id IN ({listed}) RETURNING id")}
 
 
-class _Raced(Exception):
-    """Some rows of an in-memory fold were folded elsewhere already (rare): roll back and
-    take the exact path."""
+def fold_batches(db: Database, batches: Sequence[StoredBatch]) -> int | None:
+    """Fold event batches this process has just committed, without reading them back.
 
-
-def fold_rows(db: Database, rows: list[dict[str, Any]]) -> int | None:
-    """Fold event rows this process has just committed, without reading them back.
-
-    Only rows whose pending entry this transaction deletes are counted, so rows already
-    folded from the database are skipped. The increments are computed before the write
-    lock is taken (on SQLite the writer waits for that lock). Returns how many rows were
-    counted, or None when another process holds the aggregation lock (nothing done).
+    Only batches whose pending row this transaction deletes are counted, so batches
+    already folded from the database are skipped. The increments are computed before the
+    write lock is taken (on SQLite the writer waits for that lock). Returns how many
+    events were counted, or None when another process holds the aggregation lock
+    (nothing done).
     """
-    if not rows:
+    if not batches:
         return 0
     db = db.analytics
-    deltas = rules.fold(rows)
-    ids = [r["id"] for r in rows]
-    # The usual case — every row still pending — in as few statements as possible: one
-    # delete that reports how many rows it removed, then the upserts. On SQLite each
-    # statement releases and re-takes the GIL while the write lock is held, and with the
-    # event loop busy every re-take waits its turn (the hand-off's click writer waits
-    # behind this lock: /go p99), so its statements are built before the lock.
+    deltas = rules.fold([r for b in batches for r in b.rows])
+    # On SQLite each statement releases and re-takes the GIL while the write lock is
+    # held, and with the event loop busy every re-take waits its turn (the hand-off's
+    # click writer waits behind this lock: /go p99), so its statements are built before
+    # the lock.
     prepared = _sqlite_upserts(deltas) if db.is_sqlite else None
-    delete_sql, delete_params = _delete_all_pending_sql(ids, db.is_sqlite)
-    try:
-        with actions.write_lock(db), db.engine.begin() as conn:
-            if not _lock(conn, wait=False):
-                return None
-            if _deleted_count(conn, delete_sql, delete_params) != len(ids):
-                raise _Raced
-            _upsert(conn, deltas, prepared)
-        live.notify(changed_entities(deltas))
-        return len(ids)
-    except _Raced:
-        pass  # rolled back: count exactly the rows still pending, below
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
             return None
-        gone = _delete_pending(conn, ids)
-        if len(gone) != len(rows):
-            deltas = rules.fold([r for r in rows if r["id"] in gone])
-        _upsert(conn, deltas)
+        gone = _delete_batches(conn, [b.id for b in batches])
+        kept = [b for b in batches if b.id in gone]
+        if len(kept) != len(batches):  # some were folded elsewhere already (rare)
+            deltas = rules.fold([r for b in kept for r in b.rows])
+            prepared = None
+        _upsert(conn, deltas, prepared)
     if deltas:
         live.notify(changed_entities(deltas))
-    return len(gone)
+    return sum(len(b.rows) for b in kept)
 
 
 def drain(db: Database, limit: int = BATCH, timeout: float = 30.0) -> int:
@@ -394,21 +352,25 @@ class Aggregator:
         self.folded = 0
         self.batches = 0
         self.dropped = 0
-        self._mem: list[dict[str, Any]] = []
+        self._mem: deque[StoredBatch] = deque()
+        self._mem_rows = 0  # events in self._mem
         self._mem_lock = threading.Lock()
         self._db_folded = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def offer(self, rows: list[dict[str, Any]]) -> None:
-        """Queue committed rows for the next fold (`handoff`)."""
+    def offer(self, batches: list[StoredBatch]) -> None:
+        """Queue committed batches for the next fold (`handoff`)."""
+        n = sum(len(b.rows) for b in batches)
         with self._mem_lock:
-            if len(self._mem) + len(rows) > MEMORY_CAP:
+            if self._mem_rows + n > MEMORY_CAP:
                 # Falling behind: forget them here; they are folded from the database.
-                self.dropped += len(self._mem) + len(rows)
-                self._mem = []
+                self.dropped += self._mem_rows + n
+                self._mem.clear()
+                self._mem_rows = 0
                 return
-            self._mem.extend(rows)
+            self._mem.extend(batches)
+            self._mem_rows += n
 
     def start(self) -> None:
         """Start the thread (idempotent) and receive this process's committed rows."""
@@ -432,44 +394,55 @@ class Aggregator:
             self._thread.join(10)
             self._thread = None
 
-    def _take(self) -> list[dict[str, Any]]:
+    def _take(self) -> tuple[list[StoredBatch], bool]:
+        """The oldest waiting batches, up to `memory_batch` events (at least one batch),
+        and whether more are waiting."""
+        taken: list[StoredBatch] = []
+        n = 0
         with self._mem_lock:
-            rows = self._mem[:self.memory_batch]
-            del self._mem[:self.memory_batch]
-        return rows
+            while self._mem and (not taken or n + len(self._mem[0].rows) <= self.memory_batch):
+                b = self._mem.popleft()
+                taken.append(b)
+                n += len(b.rows)
+            self._mem_rows -= n
+            return taken, bool(self._mem)
 
-    def _put_back(self, rows: list[dict[str, Any]]) -> None:
+    def _put_back(self, batches: list[StoredBatch]) -> None:
         with self._mem_lock:
-            self._mem[:0] = rows
+            self._mem.extendleft(reversed(batches))
+            self._mem_rows += sum(len(b.rows) for b in batches)
 
     def fold_round(self) -> int | None:
-        """One round: the rows waiting in memory, then the database — all of it when
-        nothing was waiting in memory, else only pending events older than
-        STALE_SECONDS (at most once per STALE_SECONDS). How many events were counted, or
-        None when another process held the lock."""
-        rows = self._take()
-        self._backlog = len(rows) >= self.memory_batch
+        """One round: the batches waiting in memory, then the database — all of it when
+        nothing was waiting in memory, else only batches written more than STALE_SECONDS
+        ago (at most once per STALE_SECONDS). How many events were counted, or None when
+        another process held the lock."""
+        batches, more = self._take()
+        self._backlog = more
         n: int | None = 0
-        if rows:
-            n = fold_rows(self.db, rows)
+        if batches:
+            n = fold_batches(self.db, batches)
             if n is None:
-                self._put_back(rows)
+                self._put_back(batches)
                 return None
         now = time.monotonic()
-        if not rows or now - self._db_folded >= STALE_SECONDS:
+        if not batches or now - self._db_folded >= STALE_SECONDS:
             self._db_folded = now
-            before = None if not rows else id_floor_for_ms(
+            before = None if not batches else id_floor_for_ms(
                 int((time.time() - STALE_SECONDS) * 1000))
-            m, ids = _fold_from_db(self.db, self.batch, before)
-            if m is None and not rows:
+            m, done = _fold_from_db(self.db, self.batch, before)
+            if m is None and not batches:
                 return None
-            self._backlog = self._backlog or (m or 0) >= self.batch
-            if ids:
+            if done:
                 # Counted now: drop them from the memory queue (a backlog older than
                 # STALE_SECONDS), so they are not folded for nothing again.
-                done = set(ids)
+                folded = set(done)
                 with self._mem_lock:
-                    self._mem = [r for r in self._mem if r["id"] not in done]
+                    left = [b for b in self._mem if b.id not in folded]
+                    self._mem = deque(left)
+                    self._mem_rows = sum(len(b.rows) for b in left)
+                # Something older may be waiting in the database: look again at once.
+                self._backlog = self._backlog or _any_pending(self.db, before)
             n = (n or 0) + (m or 0)
         return n
 
@@ -540,13 +513,27 @@ def rebuild(db: Database, since: datetime | None = None, *, chunk: int = 20_000,
         clamped = floor is not None and start < floor
         if floor is not None and start < floor:
             start = floor
+        # Take the pending queue as it is now: the events of these days in it are counted
+        # by the recount below, the others (earlier days) are folded here. Batches
+        # committed from now on stay pending and are left out of the recount.
+        taken = [r[0] for r in conn.execute(select(PENDING.c.id))]
+        conn.execute(delete(ROLLUP).where(ROLLUP.c.bucket >= start))
+        keys = 0
+        if taken:
+            listed = ", ".join(map(str, taken))
+            older = [r for r in _pending_events(conn, f"p.id IN ({listed})")
+                     if r["occurred_at"] < start]
+            deltas = rules.fold(older)
+            _upsert(conn, deltas)
+            keys += len(deltas)
+            conn.execute(delete(PENDING).where(PENDING.c.id.in_(taken)))
         # No id bound: ids follow the wall clock, received_at the process clock (which
         # the demo seed moves), so only occurred_at can select the days.
-        where = (EVENT.c.occurred_at >= start,)
+        where = (EVENT.c.occurred_at >= start,
+                 text(f"analytics_event.id NOT IN ({pending_ids_sql(conn.dialect.name)})"))
         total = int(conn.execute(select(func.count()).select_from(EVENT).where(*where))
                     .scalar() or 0)
-        conn.execute(delete(ROLLUP).where(ROLLUP.c.bucket >= start))
-        done = keys = 0
+        done = 0
         after = -1
         while True:
             rows = conn.execute(
@@ -561,8 +548,5 @@ def rebuild(db: Database, since: datetime | None = None, *, chunk: int = 20_000,
             after = rows[-1]["id"]
             if progress is not None:
                 progress(done, total)
-        # Pending events of these days are counted now; older pending ones stay queued.
-        conn.execute(delete(PENDING).where(PENDING.c.event_id.in_(
-            select(EVENT.c.id).where(*where))))
     live.notify({("platform", rules.PLATFORM_ID)})
     return RebuildResult(start, done, keys, clamped)

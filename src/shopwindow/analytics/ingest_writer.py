@@ -81,7 +81,7 @@ class EventWriter:
             # statements are built before the write lock is taken.
             prepared = actions.prepare_sqlite(rows) if self.db.is_sqlite else None
             with actions.write_lock(self.db), self.db.engine.begin() as conn:
-                stored = set(actions.insert_events(conn, rows, prepared))
+                stored = actions.store_events(conn, rows, prepared)
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
             for _, fut in batch:
@@ -90,8 +90,8 @@ class EventWriter:
         with self._count_lock:
             self.batches += 1
             self.rows += len(rows)
+        ids = {r["id"] for b in stored for r in b.rows}
         for _, fut in batch:
-            fut.set_result(stored)
+            fut.set_result(ids)
         # The in-process aggregator folds these rows from memory (no read back).
-        aggregator.handoff(self.db, rows if len(stored) == len(rows)
-                           else [r for r in rows if r["id"] in stored])
+        aggregator.handoff(self.db, stored)

@@ -7,8 +7,19 @@ append-only, pruned by age, and must outlive what it points at.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, PrimaryKeyConstraint, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopwindow.db.base import Base, UTCDateTime
@@ -109,16 +120,26 @@ class Rollup(Base):
     )
 
 
-class Pending(Base):
-    """Committed events the aggregator has not folded into rollups yet.
+class PendingBatch(Base):
+    """Committed events the aggregator has not folded into rollups yet: one row per
+    stored batch of events (at most `actions.PENDING_MAX` ids), written in the same
+    transaction as the events.
 
-    Written in the same transaction as the event. Event ids are minted before commit, so
-    a cursor over ids could skip a slower writer's batch; a queue of ids cannot.
+    Event ids are minted before commit, so a cursor over event ids could skip a slower
+    writer's batch; a queue cannot. One row per batch rather than per event: a queue row
+    per event (its insert, its index entry, its deletion by the fold) was a fifth of
+    PostgreSQL's CPU per beacon event (docs/performance.md). A batch is folded whole:
+    whoever deletes its row counts its events, exactly once.
     """
 
-    __tablename__ = "analytics_pending"
+    __tablename__ = "analytics_pending_batch"
 
-    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Minted (core.ids) when the batch is written: batch ids follow the wall clock.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)  # how many event ids
+    # The event ids: int8[] on PostgreSQL (unnest), a JSON array on SQLite (json_each).
+    event_ids: Mapped[Any] = mapped_column(
+        Text().with_variant(ARRAY(BigInteger), "postgresql"))
 
 
 class State(Base):

@@ -12,7 +12,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shopwindow.analytics.models import Event, Pending, Rollup
+from shopwindow.analytics.models import Event, PendingBatch, Rollup
 from shopwindow.db.engine import Database
 
 P = ParamSpec("P")
@@ -97,7 +97,7 @@ def rollup_total(session: Session, entity_type: str, entity_id: int, metric: str
 @reads
 def pending_count(session: Session) -> int:
     """Committed events not yet folded into rollups (the aggregator's backlog)."""
-    return int(session.scalar(select(func.count()).select_from(Pending)) or 0)
+    return int(session.scalar(select(func.coalesce(func.sum(PendingBatch.size), 0))) or 0)
 
 
 @reads

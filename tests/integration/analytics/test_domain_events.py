@@ -276,7 +276,7 @@ def test_inline_click_analytics_hand_their_rows_to_this_process_aggregator(
                 items=[item], partner_id=705, surface="home", fan_id=None,
                 promotion_id=None, user_agent=PHONE, ip_hash="h", method="GET")
                 for _ in range(3)])
-        assert [r["type"] for r in agg._mem] == ["click"] * 3
+        assert [r["type"] for b in agg._mem for r in b.rows] == ["click"] * 3
         assert agg.fold_round() == 3
         with db.read_sessions() as s:
             assert queries.rollup_total(s, "recommendation", 505, "clicks") == 3

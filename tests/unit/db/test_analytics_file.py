@@ -64,7 +64,7 @@ def test_a_main_write_commits_while_an_analytics_transaction_holds_its_lock(db: 
             errors.append(exc)
 
     with db.analytics.engine.begin() as conn:  # the analytics file's write lock is held
-        conn.execute(text("DELETE FROM analytics_pending"))
+        conn.execute(text("DELETE FROM analytics_pending_batch"))
         t = threading.Thread(target=click_commit)
         t.start()
         committed_meanwhile = done.wait(5)
