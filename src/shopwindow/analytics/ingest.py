@@ -90,6 +90,21 @@ class _TTLCache:
             return False, None
         return True, hit[0]
 
+    def get_many(self, keys: Iterable[Any]) -> tuple[dict[Any, Any], list[Any]]:
+        """({key: value} of the live entries, [keys missing or expired]): one clock read
+        for a whole request's keys (the beacon looks up ~200 per request)."""
+        now = time.monotonic()
+        d = self._d
+        found: dict[Any, Any] = {}
+        missing: list[Any] = []
+        for k in keys:
+            hit = d.get(k)
+            if hit is None or hit[1] < now:
+                missing.append(k)
+            else:
+                found[k] = hit[0]
+        return found, missing
+
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
             if len(self._d) > MAX_CACHE:
@@ -175,15 +190,7 @@ def credits_in(session: Session, keys: Iterable[ObjKey]) -> dict[ObjKey, Credits
 
 
 def _cached(keys: Iterable[ObjKey]) -> tuple[dict[ObjKey, Credits | None], list[ObjKey]]:
-    out: dict[ObjKey, Credits | None] = {}
-    missing: list[ObjKey] = []
-    for k in keys:
-        found, val = objects.get(k)
-        if found:
-            out[k] = val
-        else:
-            missing.append(k)
-    return out, missing
+    return objects.get_many(keys)
 
 
 def _load(session: Session, keys: list[ObjKey]) -> dict[ObjKey, Credits | None]:
@@ -195,13 +202,8 @@ def _load(session: Session, keys: list[ObjKey]) -> dict[ObjKey, Credits | None]:
 
 def cached_credits(keys: Iterable[ObjKey]) -> dict[ObjKey, Credits | None] | None:
     """Credits if every object is cached (the hot path skips the threadpool), else None."""
-    out: dict[ObjKey, Credits | None] = {}
-    for k in keys:
-        found, val = objects.get(k)
-        if not found:
-            return None
-        out[k] = val
-    return out
+    out, missing = objects.get_many(keys)
+    return None if missing else out
 
 
 def viewer_account(db: Database, cookie: str) -> tuple[int, str] | None:
@@ -257,8 +259,11 @@ def build_rows(items: list[Reported], credits: dict[ObjKey, Credits | None], vie
     # The row dict is built here directly (what actions.event_row makes of an EventIn):
     # this runs once per event on the event loop, and the dataclass cost more than the
     # rest of the row. Ids are minted for the whole request at once; those left over
-    # when some objects are unknown are never used (ids need not be dense).
+    # when some objects are unknown are never used (ids need not be dense). The dedup
+    # keys are `dedup_key`'s, the hash of the request's common prefix computed once.
     ids = iter(new_ids(len(items)))
+    prefix = hashlib.blake2b(f"{viewer.key}|".encode(), digest_size=16)
+    tail = f"|{window}"
     for it in items:
         cred = credits.get((it.object_type, it.object_id))
         if cred is None:
@@ -266,6 +271,8 @@ def build_rows(items: list[Reported], credits: dict[ObjKey, Credits | None], vie
             continue
         is_follower = (cred.creator_id in follows if cred.creator_id is not None else None) \
             if signed_in else False
+        h = prefix.copy()
+        h.update(f"{it.type}|{it.object_type}|{it.object_id}|{it.surface}{tail}".encode())
         rows.append({
             "id": next(ids),
             "occurred_at": received if it.occurred_at is None
@@ -277,9 +284,7 @@ def build_rows(items: list[Reported], credits: dict[ObjKey, Credits | None], vie
             "partner_id": cred.partner_id, "promotion_id": None, "surface": it.surface,
             "is_follower": is_follower, "vertical": cred.vertical, "region": viewer.region,
             "device": device, "lang": lang, "value": it.dwell_ms if it.type == "read" else 0,
-            "currency": "",
-            "dedup_key": dedup_key(viewer.key, it.type, it.object_type, it.object_id,
-                                   it.surface, window)})
+            "currency": "", "dedup_key": "b:" + h.hexdigest()})
     return rows, unknown
 
 

@@ -143,6 +143,14 @@ def test_limits_shape_origin_and_unknown_objects(client: Any, db: Database,
                                                  world: dict[str, int]) -> None:
     r = client.post(URL, content=b"{not json", headers=HDRS)
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "json"
+    for hostile in (b"[" * 60_000,  # nesting past any parser's depth limit
+                    b'{"events": []}\xff'):  # not UTF-8
+        r = client.post(URL, content=hostile, headers=HDRS)
+        assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "json", hostile[:30]
+    huge = {"type": "impression", "object_type": "post", "surface": "home"}
+    r = client.post(URL, content=json.dumps({"events": [huge]})[:-3].encode()
+                    + b', "object_id": 1' + b"0" * 40 + b"}]}", headers=HDRS)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "events[0].object_id"
     r = client.post(URL, content=json.dumps([1, 2]), headers=HDRS)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "events"
     r = _post(client, [_impr(world["post"])] * 201)
