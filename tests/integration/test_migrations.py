@@ -138,3 +138,28 @@ def test_pending_events_move_into_queue_batches_and_back(fresh_url):
         assert [r[0] for r in back] == ids
         assert "analytics_pending_batch" not in inspect(c).get_table_names()
     eng.dispose()
+
+
+def test_downgrade_below_day_compaction_completes_the_day_counters(fresh_url):
+    """Revision 20261207k11: older code reads day rows as they are, so the downgrade adds
+    the hours not compacted yet to their days and forgets the marker."""
+    upgrade(fresh_url)
+    a_url = analytics_url(fresh_url)
+    eng = create_engine(driver_url(a_url))
+    sqlite = a_url.startswith("sqlite")
+    tail = ".000000" if sqlite else "+00"  # as each stores a UTC bucket
+    with eng.begin() as c:
+        for hour, grain, value in (("00", "d", 5), ("09", "h", 2), ("10", "h", 3),
+                                   ("11", "h", 4)):
+            c.execute(text(
+                f"INSERT INTO analytics_rollup VALUES ('{grain}', '2026-12-07 {hour}:00:00"
+                f"{tail}', 'post', 1, 'impressions', 'all', '', '', {value})"))
+        # hours from 10:00 on are not in the day counter (5 = 00:00–09:59)
+        ms = 1_796_637_600_000  # 2026-12-07 10:00 UTC
+        c.execute(text(f"INSERT INTO analytics_state VALUES ('day_from_ms', {ms})"))
+    downgrade(fresh_url, "20261207j10")
+    with eng.connect() as c:
+        assert c.scalar(text("SELECT value FROM analytics_rollup WHERE grain = 'd'")) == 12
+        assert c.scalar(text("SELECT count(*) FROM analytics_state")) == 0
+    eng.dispose()
+    upgrade(fresh_url)

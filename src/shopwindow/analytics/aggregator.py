@@ -29,11 +29,13 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 
 from shopwindow.analytics import actions, live, rules
 from shopwindow.analytics.actions import StoredBatch, db_time, pending_ids_sql
 from shopwindow.analytics.models import Event, PendingBatch, Rollup, State
+from shopwindow.analytics.queries import utc_day
+from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import id_floor_for_ms
 from shopwindow.db.bulk import sqlite_json_rows
 from shopwindow.db.engine import Database
@@ -70,7 +72,16 @@ MEMORY_CAP = 60_000
 # younger ones are normally in this process's memory queue and folded from there.
 STALE_SECONDS = 1.0
 
+# Day counters (see `compact`): an hour is added to its day once it ended this long ago
+# (beyond rules.CLOCK_SKEW, so a client's late events rarely land in a compacted hour; if
+# they do, folds write their day counters directly), checked every COMPACT_EVERY seconds.
+COMPACT_LAG = timedelta(minutes=10)
+COMPACT_EVERY = 60.0
+
 _wake = threading.Event()
+# Per database URL: the last `day_from` a fold of this process read (a fold computes its
+# increments with it before taking the lock, and recomputes if it has moved).
+_day_from_seen: dict[Engine, datetime] = {}
 _receivers: dict[str, Aggregator] = {}
 _receivers_lock = threading.Lock()
 
@@ -187,6 +198,63 @@ def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]
     return {(k[2], k[3]) for k in deltas}
 
 
+def _hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _day_from(conn: Connection) -> datetime:
+    """`rules.DAY_FROM`, read under the aggregation lock, set on first use: on a database
+    with hour counters, the hour after the newest one (their day counters were all written
+    by folds so far), else the current hour."""
+    ms = conn.execute(select(STATE.c.value).where(STATE.c.name == rules.DAY_FROM)).scalar()
+    if ms is not None:
+        at = datetime.fromtimestamp(int(ms) / 1000, UTC)
+    else:
+        newest = conn.execute(select(func.max(ROLLUP.c.bucket))
+                              .where(ROLLUP.c.grain == "h")).scalar()
+        at = _hour(newest) + timedelta(hours=1) if newest is not None else _hour(utcnow())
+        conn.execute(insert(STATE).values(name=rules.DAY_FROM, value=_ms(at)))
+    _day_from_seen[conn.engine] = at
+    return at
+
+
+def compact(db: Database, now: datetime | None = None) -> int | None:
+    """Add the hour counters of hours that ended more than COMPACT_LAG ago to their day
+    counters and move `rules.DAY_FROM` past them, in one transaction under the aggregation
+    lock. Folds skip the day counters of the hours not compacted yet (one upsert in two per
+    fold: performance.md); `queries.rollups` adds those hours for readers of day rows.
+    How many day counters it added to, or None when another process holds the lock."""
+    db = db.analytics
+    target = _hour((now or utcnow()) - COMPACT_LAG)
+    with actions.write_lock(db), db.engine.begin() as conn:
+        if not _lock(conn, wait=False):
+            return None
+        start = _day_from(conn)
+        if target <= start:
+            return 0
+        lite = conn.dialect.name == "sqlite"
+        p = "?" if lite else "%s"
+        day = utc_day(conn.dialect.name, ROLLUP.c.bucket).compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        keys = "entity_type, entity_id, metric, dim, dim_value, currency"
+        res = conn.exec_driver_sql(
+            f"INSERT INTO analytics_rollup (grain, bucket, {keys}, value) "
+            f"SELECT 'd', {day}, {keys}, SUM(value) FROM analytics_rollup "
+            f"WHERE grain = 'h' AND bucket >= {p} AND bucket < {p} "
+            f"GROUP BY {day}, {keys} "
+            "ON CONFLICT (entity_type, entity_id, grain, bucket, metric, dim, dim_value, "
+            "currency) DO UPDATE SET value = analytics_rollup.value + excluded.value",
+            (actions.db_time(start, lite), actions.db_time(target, lite)))
+        conn.execute(update(STATE).where(STATE.c.name == rules.DAY_FROM)
+                     .values(value=_ms(target)))
+    _day_from_seen[db.engine] = target
+    return int(res.rowcount or 0)
+
+
 def fold_once(db: Database, limit: int = BATCH, *, before_id: int | None = None) -> int | None:
     """Fold the oldest pending batches read from the database (up to `limit` events, at
     least one batch), in one transaction; how many events, or None when another process
@@ -234,7 +302,7 @@ def _fold_from_db(db: Database, limit: int, before_id: int | None
         if not batches:
             return 0, []
         rows = _pending_events(conn, f"p.id IN ({', '.join(map(str, batches))})")
-        deltas = rules.fold(rows)
+        deltas = rules.fold(rows, _day_from(conn))
         _upsert(conn, deltas)
         conn.execute(delete(PENDING).where(PENDING.c.id.in_(batches)))
     live.notify(changed_entities(deltas))
@@ -294,7 +362,8 @@ def fold_batches(db: Database, batches: Sequence[StoredBatch]) -> int | None:
     if not batches:
         return 0
     db = db.analytics
-    deltas = rules.fold([r for b in batches for r in b.rows])
+    seen = _day_from_seen.get(db.engine)
+    deltas = rules.fold([r for b in batches for r in b.rows], seen)
     # On SQLite each statement releases and re-takes the GIL while the write lock is
     # held, and with the event loop busy every re-take waits its turn (the hand-off's
     # click writer waits behind this lock: /go p99), so its statements are built before
@@ -305,8 +374,11 @@ def fold_batches(db: Database, batches: Sequence[StoredBatch]) -> int | None:
             return None
         gone = _delete_batches(conn, [b.id for b in batches])
         kept = [b for b in batches if b.id in gone]
-        if len(kept) != len(batches):  # some were folded elsewhere already (rare)
-            deltas = rules.fold([r for b in kept for r in b.rows])
+        day_from = _day_from(conn)
+        # Recomputed when some were folded elsewhere already, or the day counters moved
+        # on (both rare).
+        if len(kept) != len(batches) or day_from != seen:
+            deltas = rules.fold([r for b in kept for r in b.rows], day_from)
             prepared = None
         _upsert(conn, deltas, prepared)
     if deltas:
@@ -356,6 +428,7 @@ class Aggregator:
         self._mem_rows = 0  # events in self._mem
         self._mem_lock = threading.Lock()
         self._db_folded = float("-inf")
+        self._compacted = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -452,6 +525,9 @@ class Aggregator:
             _wake.clear()
             try:
                 n = self.fold_round()
+                if started - self._compacted >= COMPACT_EVERY:
+                    self._compacted = started
+                    compact(self.db)
             except Exception:
                 # A broken batch must not kill the thread; the events stay pending.
                 log.exception("analytics fold failed")
@@ -517,13 +593,14 @@ def rebuild(db: Database, since: datetime | None = None, *, chunk: int = 20_000,
         # by the recount below, the others (earlier days) are folded here. Batches
         # committed from now on stay pending and are left out of the recount.
         taken = [r[0] for r in conn.execute(select(PENDING.c.id))]
+        day_from = _day_from(conn)
         conn.execute(delete(ROLLUP).where(ROLLUP.c.bucket >= start))
         keys = 0
         if taken:
             listed = ", ".join(map(str, taken))
             older = [r for r in _pending_events(conn, f"p.id IN ({listed})")
                      if r["occurred_at"] < start]
-            deltas = rules.fold(older)
+            deltas = rules.fold(older, day_from)
             _upsert(conn, deltas)
             keys += len(deltas)
             conn.execute(delete(PENDING).where(PENDING.c.id.in_(taken)))
@@ -541,7 +618,7 @@ def rebuild(db: Database, since: datetime | None = None, *, chunk: int = 20_000,
                 .order_by(EVENT.c.id).limit(chunk)).mappings().all()
             if not rows:
                 break
-            deltas = rules.fold(rows)  # type: ignore[arg-type]
+            deltas = rules.fold(rows, day_from)  # type: ignore[arg-type]
             _upsert(conn, deltas)
             keys += len(deltas)
             done += len(rows)

@@ -65,15 +65,17 @@ def rebuild_cmd(
 
 @analytics_app.command("fold")
 def fold_cmd() -> None:
-    """Fold every pending event into the rollups now (when no server is running)."""
+    """Fold every pending event into the rollups now and add the closed hours to the day
+    counters (what a server's aggregator does; for when no server is running)."""
     from shopwindow.analytics import aggregator
 
     db = _db()
     try:
         n = aggregator.drain(db)
+        days = aggregator.compact(db)
     finally:
         db.dispose()
-    console.print(f"folded {n} events")
+    console.print(f"folded {n} events; {days or 0} day counters updated")
 
 
 @analytics_app.command("prune")

@@ -28,6 +28,7 @@ from shopwindow.db.base import Base, UTCDateTime
 # use it (a planner matches a partial index only against the same literal condition).
 ORDER_EVENTS = "object_type = 'order'"
 MINUTE_ROWS = "grain = 'm'"  # the partial index of minute rollups (same literal rule)
+HOUR_ROWS = "grain = 'h'"  # the partial index of hour rollups (same literal rule)
 
 
 def key_text(length: int) -> String:
@@ -113,6 +114,10 @@ class Rollup(Base):
         # minute rows carry an entry, and an update of a counter changes no indexed column.
         Index("ix_analytics_rollup_minute", "bucket",
               postgresql_where=text(MINUTE_ROWS), sqlite_where=text(MINUTE_ROWS)),
+        # Hour rows by bucket, for `aggregator.compact` (the hours it adds to their days)
+        # and its start (the newest hour); an update of a counter changes no indexed column.
+        Index("ix_analytics_rollup_hour", "bucket",
+              postgresql_where=text(HOUR_ROWS), sqlite_where=text(HOUR_ROWS)),
         # Each fold adds to the counters of the current minute, hour and day again: room
         # left in every page lets PostgreSQL update them in place (HOT, no new index
         # entry); upserts cost ~40 % less (docs/performance.md). SQLite ignores it.

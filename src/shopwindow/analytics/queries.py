@@ -6,13 +6,15 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Concatenate, ParamSpec, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, literal, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
-from shopwindow.analytics.models import Event, PendingBatch, Rollup
+from shopwindow.analytics import rules
+from shopwindow.analytics.models import Event, PendingBatch, Rollup, State
+from shopwindow.db.base import UTCDateTime
 from shopwindow.db.engine import Database
 
 P = ParamSpec("P")
@@ -77,20 +79,58 @@ def list_actor_events(session: Session, actor_id: int, types: Iterable[str],
     return [ActorEvent(*r) for r in rows]
 
 
+ROLLUP_TABLE: Table = Rollup.__table__  # type: ignore[assignment]
+
+
+def day_from(session: Session) -> datetime | None:
+    """Start of the first hour not yet added to the day counters (None: every hour is)."""
+    ms = session.scalar(select(State.value).where(State.name == rules.DAY_FROM))
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def utc_day(dialect: str, bucket: Any) -> ColumnElement[Any]:
+    """SQL for the start of the UTC day of a bucket column (as the column stores it)."""
+    if dialect == "sqlite":  # 'YYYY-MM-DD HH:MM:SS.ffffff' (db.bulk.sqlite_datetime)
+        return func.substr(bucket, 1, 10).concat(" 00:00:00.000000")
+    return func.date_trunc("day", bucket, "UTC")
+
+
+def rollups(session: Session, grain: str) -> Any:
+    """The rollup rows of `grain` as reports read them: a FROM clause with the columns of
+    `analytics_rollup`. Folds write day counters only for hours before `day_from`
+    (`aggregator.compact` adds each closed hour to its day), so for grain 'd' the hour
+    counters from `day_from` on are added as UTC-day rows: a day figure is complete as
+    soon as its events are folded."""
+    t = ROLLUP_TABLE
+    since = day_from(session) if grain == "d" else None
+    if since is None:
+        return t
+    day = type_coerce(utc_day(session.get_bind().dialect.name, t.c.bucket), UTCDateTime())
+    keys = (t.c.entity_type, t.c.entity_id, t.c.metric, t.c.dim, t.c.dim_value,
+            t.c.currency, t.c.value)
+    return union_all(
+        select(t.c.grain, t.c.bucket, *keys).where(t.c.grain == "d"),
+        select(literal("d").label("grain"), day.label("bucket"), *keys)
+        .where(t.c.grain == "h", t.c.bucket >= since),
+    ).subquery("rollup_view")
+
+
 @reads
 def rollup_total(session: Session, entity_type: str, entity_id: int, metric: str, *,
                  grain: str = "d", since: datetime | None = None,
                  until: datetime | None = None, dim: str = "all", dim_value: str = "",
                  currency: str = "") -> int:
-    """Sum of one metric of one entity over buckets in [since, until) of a grain."""
-    q = select(func.coalesce(func.sum(Rollup.value), 0)).where(
-        Rollup.entity_type == entity_type, Rollup.entity_id == entity_id,
-        Rollup.grain == grain, Rollup.metric == metric, Rollup.dim == dim,
-        Rollup.dim_value == dim_value, Rollup.currency == currency)
+    """Sum of one metric of one entity over buckets in [since, until) of a grain (as
+    reports read it: `rollups`)."""
+    r = rollups(session, grain)
+    q = select(func.coalesce(func.sum(r.c.value), 0)).where(
+        r.c.entity_type == entity_type, r.c.entity_id == entity_id,
+        r.c.grain == grain, r.c.metric == metric, r.c.dim == dim,
+        r.c.dim_value == dim_value, r.c.currency == currency)
     if since is not None:
-        q = q.where(Rollup.bucket >= since)
+        q = q.where(r.c.bucket >= since)
     if until is not None:
-        q = q.where(Rollup.bucket < until)
+        q = q.where(r.c.bucket < until)
     return int(session.scalar(q) or 0)
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.analytics import report_rules as rr
 from shopwindow.analytics import rules
-from shopwindow.analytics.models import Event, Rollup
-from shopwindow.analytics.queries import reads
+from shopwindow.analytics.models import Event
+from shopwindow.analytics.queries import reads, rollups
 from shopwindow.core.clock import as_utc
 from shopwindow.core.errors import NotFound
 from shopwindow.core.ids import id_floor_for_ms
@@ -222,19 +222,21 @@ class Report:
     spend: dict[str, int] | None = None
 
 
-def _base(scope_type: str, ids: Iterable[int], w: rr.Window, metrics: Sequence[str],
+def _base(r: Any, scope_type: str, ids: Iterable[int], w: rr.Window, metrics: Sequence[str],
           dim: str) -> Any:
-    return (Rollup.entity_type == scope_type, Rollup.entity_id.in_(list(ids)),
-            Rollup.grain == w.source, Rollup.bucket >= w.start, Rollup.bucket < w.end,
-            Rollup.metric.in_(list(metrics)), Rollup.dim == dim)
+    """Conditions on the rollup rows `r` (`queries.rollups`) of a scope and window."""
+    return (r.c.entity_type == scope_type, r.c.entity_id.in_(list(ids)),
+            r.c.grain == w.source, r.c.bucket >= w.start, r.c.bucket < w.end,
+            r.c.metric.in_(list(metrics)), r.c.dim == dim)
 
 
 def _series(session: Session, scope: Scope, w: rr.Window,
             metrics: Sequence[str]) -> tuple[dict[datetime, Figures], Figures]:
+    r = rollups(session, w.source)
     rows = session.execute(
-        select(Rollup.bucket, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
-        .where(*_base(scope.entity_type, scope.entity_ids, w, metrics, "all"))
-        .group_by(Rollup.bucket, Rollup.metric, Rollup.currency)).all()
+        select(r.c.bucket, r.c.metric, r.c.currency, func.sum(r.c.value))
+        .where(*_base(r, scope.entity_type, scope.entity_ids, w, metrics, "all"))
+        .group_by(r.c.bucket, r.c.metric, r.c.currency)).all()
     by: dict[datetime, Figures] = {b: Figures() for b in rr.buckets(w)}
     totals = Figures()
     display: dict[datetime, datetime] = {}  # rollup bucket → viewer bucket (zone maths once)
@@ -261,10 +263,11 @@ def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[st
         if end < w.end:
             end += timedelta(hours=1)
         w = replace(w, start=start, end=end, source="h")
+    r = rollups(session, w.source)
     rows = session.execute(
-        select(Rollup.dim_value, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
-        .where(*_base(scope.entity_type, scope.entity_ids, w, metrics, dim))
-        .group_by(Rollup.dim_value, Rollup.metric, Rollup.currency)).all()
+        select(r.c.dim_value, r.c.metric, r.c.currency, func.sum(r.c.value))
+        .where(*_base(r, scope.entity_type, scope.entity_ids, w, metrics, dim))
+        .group_by(r.c.dim_value, r.c.metric, r.c.currency)).all()
     by: dict[str, Figures] = defaultdict(Figures)
     for value, metric, currency, n in rows:
         by[str(value)].add(metric, currency, int(n or 0))
@@ -281,26 +284,27 @@ def top_entities(session: Session, entity_type: str, ids: Iterable[int] | None,
                  w: rr.Window, rank_by: str, metrics: Sequence[str],
                  limit: int = TOP_N) -> list[tuple[int, Figures]]:
     """Entities of one type ranked by a metric over the window (ids=None: all of them)."""
-    conds = [Rollup.entity_type == entity_type, Rollup.grain == w.source,
-             Rollup.bucket >= w.start, Rollup.bucket < w.end, Rollup.dim == "all"]
+    r = rollups(session, w.source)
+    conds = [r.c.entity_type == entity_type, r.c.grain == w.source,
+             r.c.bucket >= w.start, r.c.bucket < w.end, r.c.dim == "all"]
     if ids is not None:
         wanted = list(ids)
         if not wanted:
             return []
-        conds.append(Rollup.entity_id.in_(wanted))
-    score = func.sum(Rollup.value)
+        conds.append(r.c.entity_id.in_(wanted))
+    score = func.sum(r.c.value)
     ranked = session.execute(
-        select(Rollup.entity_id, score).where(*conds, Rollup.metric == rank_by)
-        .group_by(Rollup.entity_id).order_by(score.desc(), Rollup.entity_id)
+        select(r.c.entity_id, score).where(*conds, r.c.metric == rank_by)
+        .group_by(r.c.entity_id).order_by(score.desc(), r.c.entity_id)
         .limit(limit)).all()
     top = [int(r[0]) for r in ranked if int(r[1] or 0) > 0]
     if not top:
         return []
     figs: dict[int, Figures] = {i: Figures() for i in top}
     for eid, metric, currency, n in session.execute(
-            select(Rollup.entity_id, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
-            .where(*conds, Rollup.entity_id.in_(top), Rollup.metric.in_(list(metrics)))
-            .group_by(Rollup.entity_id, Rollup.metric, Rollup.currency)):
+            select(r.c.entity_id, r.c.metric, r.c.currency, func.sum(r.c.value))
+            .where(*conds, r.c.entity_id.in_(top), r.c.metric.in_(list(metrics)))
+            .group_by(r.c.entity_id, r.c.metric, r.c.currency)):
         figs[int(eid)].add(metric, currency, int(n or 0))
     return [(i, figs[i]) for i in top]
 
@@ -342,12 +346,13 @@ def entity_totals(session: Session, entity_type: str, w: rr.Window,
                   metrics: Sequence[str]) -> dict[int, Figures]:
     """Totals of every entity of one type over the window, in one scan of its rollups."""
     out: dict[int, Figures] = defaultdict(Figures)
+    r = rollups(session, w.source)
     for eid, metric, currency, n in session.execute(
-            select(Rollup.entity_id, Rollup.metric, Rollup.currency, func.sum(Rollup.value))
-            .where(Rollup.entity_type == entity_type, Rollup.grain == w.source,
-                   Rollup.bucket >= w.start, Rollup.bucket < w.end, Rollup.dim == "all",
-                   Rollup.metric.in_(list(metrics)))
-            .group_by(Rollup.entity_id, Rollup.metric, Rollup.currency)):
+            select(r.c.entity_id, r.c.metric, r.c.currency, func.sum(r.c.value))
+            .where(r.c.entity_type == entity_type, r.c.grain == w.source,
+                   r.c.bucket >= w.start, r.c.bucket < w.end, r.c.dim == "all",
+                   r.c.metric.in_(list(metrics)))
+            .group_by(r.c.entity_id, r.c.metric, r.c.currency)):
         out[int(eid)].add(metric, currency, int(n or 0))
     return out
 

@@ -89,6 +89,9 @@ MAX_VALUE = 10**15
 CLOCK_SKEW = timedelta(minutes=5)
 # analytics_state: raw events received up to this unix-ms were pruned.
 PRUNED_UNTIL = "pruned_received_ms"
+# analytics_state: the hours from this unix-ms on are not in the day counters yet (folds
+# write their hour counters only; `aggregator.compact` adds closed hours to the days).
+DAY_FROM = "day_from_ms"
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]{0,40}$")
@@ -290,9 +293,14 @@ def _plan(plans: dict[tuple[Any, ...], list[tuple[str, int, str, bool, str]]],
     return plan
 
 
-def fold(rows: Iterable[Mapping[str, Any]]) -> dict[RollupKey, int]:
+def fold(rows: Iterable[Mapping[str, Any]],
+         day_from: datetime | None = None) -> dict[RollupKey, int]:
     """Rollup increments for event rows: {(grain, bucket, entity_type, entity_id, metric,
     dim, dim_value, currency): delta}.
+
+    Day keys are left out for hours from `day_from` on (None: none left out): those
+    hours reach the day counters when `aggregator.compact` closes them, and readers add
+    their hour counters meanwhile (`queries.rollups`).
 
     Minute buckets are counted for `dim = 'all'` only (MINUTE_DIMS): minute detail is for
     the last hours' curves, and breakdowns of such short ranges read hour buckets
@@ -362,15 +370,29 @@ def fold(rows: Iterable[Mapping[str, Any]]) -> dict[RollupKey, int]:
     # Hours and days from the (much smaller) sets of minute and hour keys: platform and
     # creator keys have collapsed by now.
     out: dict[RollupKey, int] = {}
+    starts: dict[datetime, tuple[tuple[str, datetime], ...]] = {}
     for (minute, et, eid, metric, cur), delta in minute_keys.items():
-        for grain, bucket in bucket_starts(minute):
+        grains = starts.get(minute)
+        if grains is None:
+            grains = starts[minute] = _grains(minute, day_from)
+        for grain, bucket in grains:
             key = (grain, bucket, et, eid, metric, "all", "", cur)
             out[key] = out.get(key, 0) + delta
     for (hour, et, eid, metric, dim, dv, cur), delta in hour_keys.items():
-        for grain, bucket in bucket_starts(hour)[1:]:
-            key = (grain, bucket, et, eid, metric, dim, dv, cur)
-            out[key] = out.get(key, 0) + delta
+        grains = starts.get(hour)
+        if grains is None:
+            grains = starts[hour] = _grains(hour, day_from)
+        for grain, bucket in grains:
+            if grain != "m":
+                key = (grain, bucket, et, eid, metric, dim, dv, cur)
+                out[key] = out.get(key, 0) + delta
     return out
+
+
+def _grains(at: datetime, day_from: datetime | None) -> tuple[tuple[str, datetime], ...]:
+    """`bucket_starts(at)` without the day when its hour is not in day counters yet."""
+    grains = bucket_starts(at)
+    return grains if day_from is None or grains[1][1] < day_from else grains[:2]
 
 
 def parse_time(raw: Any, field: str) -> datetime | None:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from shopwindow.analytics import actions, aggregator, live, queries
 from shopwindow.analytics.models import Event, PendingBatch, Rollup, State
 from shopwindow.analytics.rules import EventIn
-from shopwindow.core.clock import clock, utcnow
+from shopwindow.core.clock import as_utc, clock, utcnow
 from shopwindow.db.engine import Database
 from shopwindow.db.uow import unit_of_work
 
@@ -66,10 +66,24 @@ def recount(events: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
 
 
 def stored(db: Database) -> tuple[Counter[tuple[Any, ...]], list[dict[str, Any]]]:
+    """The rollups as readers see them (day rows through `queries.rollups`: the day
+    counters plus the hours not compacted into them yet) and the raw events."""
     with db.read_sessions() as s:
         roll = Counter({(r.grain, r.bucket, r.entity_type, r.entity_id, r.metric, r.dim,
                          r.dim_value, r.currency): r.value
-                        for r in s.scalars(select(Rollup)) if r.value})
+                        for r in s.scalars(select(Rollup).where(Rollup.grain != "d"))
+                        if r.value})
+        days = queries.rollups(s, "d")
+        for r in s.execute(select(days.c.grain, days.c.bucket, days.c.entity_type,
+                                  days.c.entity_id, days.c.metric, days.c.dim,
+                                  days.c.dim_value, days.c.currency,
+                                  func.sum(days.c.value))
+                           .where(days.c.grain == "d")
+                           .group_by(days.c.grain, days.c.bucket, days.c.entity_type,
+                                     days.c.entity_id, days.c.metric, days.c.dim,
+                                     days.c.dim_value, days.c.currency)):
+            if r[8]:
+                roll[(r[0], as_utc(r[1]), *r[2:8])] = int(r[8])
         evs = [{c: getattr(e, c) for c in ("occurred_at", "type", "post_id",
                                            "recommendation_id", "product_id", "creator_id",
                                            "partner_id", "promotion_id", "is_follower",
@@ -107,8 +121,9 @@ def event_in(draw: st.DrawFn) -> EventIn:
 batches = st.lists(st.tuples(st.integers(0, 60 * 30),  # clock step in minutes
                              st.lists(event_in(), min_size=0, max_size=8),
                              # after this batch: no fold, a fold from the database, one
-                             # from memory (the rows the beacon's writer hands over)
-                             st.sampled_from(["none", "db", "memory"])),
+                             # from memory (the rows the beacon's writer hands over), or
+                             # closed hours added to the day counters
+                             st.sampled_from(["none", "db", "memory", "compact"])),
                    min_size=1, max_size=5)
 
 
@@ -157,6 +172,8 @@ def test_rollups_equal_recount_and_rebuild(db: Database, plan: list[Any],
             elif fold == "memory":
                 aggregator.fold_batches(db, held)
                 held = []
+            elif fold == "compact":
+                assert aggregator.compact(db) is not None
         if memory_last:
             aggregator.fold_batches(db, held)
             aggregator.drain(db)
@@ -445,3 +462,58 @@ def test_rebuild_leaves_out_batches_queued_while_it_runs(
     assert aggregator.fold_batches(db, late) == 3
     roll, evs = stored(db)
     assert len(evs) == 5 and roll == +recount(evs)
+
+
+def _day_rows(db: Database) -> int:
+    """The day counters stored for post 1 (without the hours read from hour counters)."""
+    with db.read_sessions() as s:
+        return int(s.scalar(select(func.coalesce(func.sum(Rollup.value), 0)).where(
+            Rollup.grain == "d", Rollup.entity_type == "post", Rollup.entity_id == 1,
+            Rollup.metric == "impressions", Rollup.dim == "all")) or 0)
+
+
+def test_open_hours_reach_day_counters_when_compacted_and_late_events_directly(
+        db: Database) -> None:
+    """Folds write day counters only for hours before `day_from`; readers of day rows
+    add the later hours from their hour counters, so a day figure is complete at once.
+    `compact` adds closed hours to their days and moves `day_from`; a late event of a
+    compacted hour goes to its day counter directly."""
+    _reset(db)
+    now = utcnow()
+    base = now.replace(hour=10, minute=30, second=0, microsecond=0)
+    if base > now:
+        base -= timedelta(days=1)
+    clock.advance(base - now)  # today (or yesterday) 10:30 UTC
+    try:
+        ev = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+        actions.ingest(db, [ev] * 3)
+        aggregator.drain(db)
+        with db.read_sessions() as s:
+            assert queries.day_from(s) == base.replace(minute=0)  # fresh: this hour
+            assert queries.rollup_total(s, "post", 1, "impressions") == 3
+            assert queries.rollup_total(s, "post", 1, "impressions", grain="h") == 3
+        assert _day_rows(db) == 0  # the open hour is not in the day counter yet
+        assert aggregator.compact(db) == 0  # nothing closed yet
+        clock.advance(timedelta(hours=1, minutes=50))  # 12:20
+        assert aggregator.compact(db) > 0  # 10:00 and 11:00 ended 10 minutes ago
+        with db.read_sessions() as s:
+            assert queries.day_from(s) == base.replace(hour=12, minute=0)
+        assert _day_rows(db) == 3
+        actions.ingest(db, [ev] * 2)  # 12:20: an open hour again
+        late_at = base.replace(minute=58)  # 10:58, in a compacted hour
+        late = actions.event_row(ev, late_at)
+        with unit_of_work(db.analytics) as s:
+            actions.insert_events(s, [late])
+        aggregator.drain(db)
+        assert _day_rows(db) == 4  # the late event went to its day counter directly
+        with db.read_sessions() as s:
+            assert queries.rollup_total(s, "post", 1, "impressions") == 6
+            assert queries.rollup_total(s, "creator", 2, "impressions",
+                                        dim="surface", dim_value="other") == 6
+        roll, evs = stored(db)
+        assert roll == +recount(evs)
+        aggregator.rebuild(db)
+        assert stored(db)[0] == roll
+        assert _day_rows(db) == 4
+    finally:
+        clock.reset()
