@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -48,3 +49,18 @@ def analytics_file_engine(bind: sa.Connection) -> sa.Engine | None:
     with engine.connect() as c:
         c.exec_driver_sql("PRAGMA journal_mode=WAL")
     return engine
+
+
+def on_analytics_tables(bind: sa.Connection, work: Callable[[sa.Connection], None]) -> None:
+    """Run `work` on a connection to where the analytics tables of the database that
+    `bind` migrates live: `bind` itself (PostgreSQL, in-memory SQLite), or a transaction
+    of the analytics file of a split SQLite database (revisions after 20261207g7)."""
+    engine = analytics_file_engine(bind)
+    if engine is None:
+        work(bind)
+        return
+    try:
+        with engine.begin() as conn:
+            work(conn)
+    finally:
+        engine.dispose()

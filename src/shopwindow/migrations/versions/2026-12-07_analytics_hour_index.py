@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shopwindow.db.migrate import analytics_file_engine
+from shopwindow.db.migrate import on_analytics_tables
 
 revision: str = '20261207k11'
 down_revision: str | None = '20261207j10'
@@ -30,37 +30,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _NAME = 'ix_analytics_rollup_hour'
-_CREATE = f"CREATE INDEX IF NOT EXISTS {_NAME} ON analytics_rollup (bucket) WHERE grain = 'h'"
+
+
+def _create(conn: sa.Connection) -> None:
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS {_NAME} ON analytics_rollup (bucket) WHERE grain = 'h'")
+
+
+def _drop(conn: sa.Connection) -> None:
+    # The day counters of the hours not compacted yet must exist for older code, which
+    # reads day rows as they are: add them, then forget the marker.
+    _complete_days(conn)
+    conn.exec_driver_sql(f'DROP INDEX IF EXISTS {_NAME}')
 
 
 def upgrade() -> None:
-    engine = analytics_file_engine(op.get_bind())
-    if engine is None:
-        where = sa.text("grain = 'h'")
-        op.create_index(_NAME, 'analytics_rollup', ['bucket'], unique=False,
-                        postgresql_where=where, sqlite_where=where)
-        return
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(_CREATE)
-    finally:
-        engine.dispose()
+    on_analytics_tables(op.get_bind(), _create)
 
 
 def downgrade() -> None:
-    # The day counters of the hours not compacted yet must exist for older code, which
-    # reads day rows as they are: add them, then forget the marker.
-    engine = analytics_file_engine(op.get_bind())
-    if engine is None:
-        _complete_days(op.get_bind())
-        op.drop_index(_NAME, table_name='analytics_rollup')
-        return
-    try:
-        with engine.begin() as conn:
-            _complete_days(conn)
-            conn.exec_driver_sql(f'DROP INDEX IF EXISTS {_NAME}')
-    finally:
-        engine.dispose()
+    on_analytics_tables(op.get_bind(), _drop)
 
 
 def _complete_days(conn: sa.Connection) -> None:

@@ -17,14 +17,14 @@ Create Date: 2026-12-07
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from shopwindow.db.migrate import analytics_file_engine
+from shopwindow.db.migrate import on_analytics_tables
 
 revision: str = '20261207j10'
 down_revision: str | None = '20261207i9'
@@ -53,18 +53,6 @@ def _tables() -> tuple[sa.Table, sa.Table]:
     return old, new
 
 
-def _on_analytics_tables(work: Callable[[Connection], None]) -> None:
-    engine = analytics_file_engine(op.get_bind())
-    if engine is None:
-        work(op.get_bind())
-        return
-    try:
-        with engine.begin() as conn:
-            work(conn)
-    finally:
-        engine.dispose()
-
-
 def _to_batches(conn: Connection) -> None:
     old, new = _tables()
     new.create(conn)
@@ -88,8 +76,8 @@ def _to_rows(conn: Connection) -> None:
 
 
 def upgrade() -> None:
-    _on_analytics_tables(_to_batches)
+    on_analytics_tables(op.get_bind(), _to_batches)
 
 
 def downgrade() -> None:
-    _on_analytics_tables(_to_rows)
+    on_analytics_tables(op.get_bind(), _to_rows)
