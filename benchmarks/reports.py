@@ -214,11 +214,21 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
                 t0 = time.perf_counter()
                 analytics.ingest(db, [EventIn(type="click", object_type="account",
                                               creator_id=cid, surface="home")])
+                # Bounded waits: a lost update fails with the server's log, not a hang
+                # (heartbeats every 15 s would keep the stream's read timeout from firing).
+                deadline = time.monotonic() + 60
                 for line in lines:
                     if line.startswith("event: update"):
                         break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"no SSE update for event {i} in 60 s; server "
+                                           f"log:\n{(tmp / 'server.log').read_text()[-3000:]}")
                 to_update.append((time.perf_counter() - t0) * 1000)
-                while _clicks(http, hdr) < before + i + 1:
+                while (seen := _clicks(http, hdr)) < before + i + 1:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"report shows {seen} clicks, not {before + i + 1}, "
+                                           f"60 s after event {i}; server log:\n"
+                                           f"{(tmp / 'server.log').read_text()[-3000:]}")
                     time.sleep(0.005)
                 to_figures.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.2)
