@@ -35,6 +35,7 @@ from shopwindow.analytics import actions, live, rules
 from shopwindow.analytics.actions import StoredBatch, db_time, pending_ids_sql
 from shopwindow.analytics.models import Event, PendingBatch, Rollup, State
 from shopwindow.analytics.queries import utc_day
+from shopwindow.analytics.report_rules import floor_utc
 from shopwindow.core.clock import utcnow
 from shopwindow.core.ids import id_floor_for_ms
 from shopwindow.db.bulk import sqlite_json_rows
@@ -198,10 +199,6 @@ def changed_entities(deltas: dict[rules.RollupKey, int]) -> set[tuple[str, int]]
     return {(k[2], k[3]) for k in deltas}
 
 
-def _hour(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
@@ -216,7 +213,8 @@ def _day_from(conn: Connection) -> datetime:
     else:
         newest = conn.execute(select(func.max(ROLLUP.c.bucket))
                               .where(ROLLUP.c.grain == "h")).scalar()
-        at = _hour(newest) + timedelta(hours=1) if newest is not None else _hour(utcnow())
+        at = (floor_utc(newest, "hour") + timedelta(hours=1) if newest is not None
+              else floor_utc(utcnow(), "hour"))
         conn.execute(insert(STATE).values(name=rules.DAY_FROM, value=_ms(at)))
     _day_from_seen[conn.engine] = at
     return at
@@ -229,7 +227,7 @@ def compact(db: Database, now: datetime | None = None) -> int | None:
     fold: performance.md); `queries.rollups` adds those hours for readers of day rows.
     How many day counters it added to, or None when another process holds the lock."""
     db = db.analytics
-    target = _hour((now or utcnow()) - COMPACT_LAG)
+    target = floor_utc((now or utcnow()) - COMPACT_LAG, "hour")
     with actions.write_lock(db), db.engine.begin() as conn:
         if not _lock(conn, wait=False):
             return None
