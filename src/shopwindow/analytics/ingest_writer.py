@@ -4,6 +4,14 @@
 dedup key left out) once the transaction holding the rows has committed, so the beacon
 acknowledges only durable events. Under low load each request commits alone; under high
 load one commit (one fsync) serves many requests.
+
+On PostgreSQL a batch is first written as new rows (`actions.store_fresh_events`, no
+ON CONFLICT): the writer remembers the dedup keys it stored lately (`RecentKeys`) and
+leaves those rows out itself. A key it does not remember (stored by another process, or
+longer ago) spoils that transaction; the batch is then written again the careful way
+(`actions.store_events`), and the next batches go the careful way too for a while
+(doubling up to FALLBACK_MAX batches while duplicates keep coming), so a stream of
+duplicates costs about what it did before the optimistic path.
 """
 
 from __future__ import annotations
@@ -20,8 +28,39 @@ from shopwindow.db.engine import Database
 
 log = logging.getLogger(__name__)
 MAX_ROWS = 8000  # per transaction: keeps a batch's commit well under 100 ms
+RECENT_KEYS = 100_000  # dedup keys per generation of RecentKeys (two generations kept)
+FALLBACK_MAX = 64  # batches written the careful way after a spoiled one, at most
 
 _Job = tuple[list[dict[str, Any]], Future[set[int]]]
+
+
+class RecentKeys:
+    """The dedup keys this process stored lately: between `size` and 2 × `size` of the
+    newest (two generations of sets; ~110 bytes a key, the key strings are the rows').
+
+    Exact, never approximate: a key found here is stored, so its row can be left out
+    without asking the database. Kept hand-written: a bounded set with no expiry per key
+    is two sets and a swap, where an LRU or TTL cache would cost a node and a clock read
+    per key on the hot path."""
+
+    def __init__(self, size: int = RECENT_KEYS) -> None:
+        self.size = size
+        self._new: set[str] = set()
+        self._old: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._new or key in self._old
+
+    def add_many(self, keys: list[str]) -> None:
+        with self._lock:
+            self._new.update(keys)
+            if len(self._new) >= self.size:
+                self._old, self._new = self._new, set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._new, self._old = set(), set()
 
 
 class EventWriter:
@@ -39,6 +78,10 @@ class EventWriter:
         self._count_lock = threading.Lock()
         self.batches = 0
         self.rows = 0
+        self.recent = RecentKeys()
+        self.spoiled = 0  # optimistic transactions that met a stored key
+        self._careful_left = 0  # batches to write the careful way before trying again
+        self._careful_run = 0  # the length of the last such run
 
     def submit(self, rows: list[dict[str, Any]]) -> Future[set[int]]:
         """Queue rows for the next batch; the Future holds the ids stored."""
@@ -76,12 +119,7 @@ class EventWriter:
     def _write(self, batch: list[_Job]) -> None:
         rows = [r for rs, _ in batch for r in rs]
         try:
-            # Core on a bare connection: this thread competes with the event loop for the
-            # GIL, so it does as little Python work per row as possible; on SQLite the
-            # statements are built before the write lock is taken.
-            prepared = actions.prepare_sqlite(rows) if self.db.is_sqlite else None
-            with actions.write_lock(self.db), self.db.engine.begin() as conn:
-                stored = actions.store_events(conn, rows, prepared)
+            stored = self.store(rows)
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
             for _, fut in batch:
@@ -95,3 +133,44 @@ class EventWriter:
             fut.set_result(ids)
         # The in-process aggregator folds these rows from memory (no read back).
         aggregator.handoff(self.db, stored)
+
+    def store(self, rows: list[dict[str, Any]]) -> list[actions.StoredBatch]:
+        """Store rows now, in a transaction of their own (two after a spoiled optimistic
+        one); the batches of the rows stored, duplicates left out."""
+        if self.db.is_sqlite:
+            # Core on a bare connection: this thread competes with the event loop for the
+            # GIL, so it does as little Python work per row as possible; the statements
+            # are built before the write lock is taken.
+            prepared = actions.prepare_sqlite(rows)
+            with actions.write_lock(self.db), self.db.engine.begin() as conn:
+                return actions.store_events(conn, rows, prepared)
+        recent = self.recent
+        fresh = [r for r in rows if r["dedup_key"] not in recent]
+        stored: list[actions.StoredBatch] | None = None
+        if self._try_fresh():
+            try:
+                with self.db.engine.begin() as conn:
+                    stored = actions.store_fresh_events(conn, fresh)
+            except actions.KeyTaken:
+                self._spoiled()
+            else:
+                self._careful_run = 0  # duplicates have stopped: back to short runs
+        if stored is None:
+            with self.db.engine.begin() as conn:
+                stored = actions.store_events(conn, fresh)
+        # Duplicates of stored keys are stored too: every key here is in the table now.
+        recent.add_many([k for r in fresh if (k := r["dedup_key"]) is not None])
+        return stored
+
+    def _try_fresh(self) -> bool:
+        with self._count_lock:
+            if self._careful_left > 0:
+                self._careful_left -= 1
+                return False
+            return True
+
+    def _spoiled(self) -> None:
+        with self._count_lock:
+            self.spoiled += 1
+            self._careful_run = min(FALLBACK_MAX, max(1, 2 * self._careful_run))
+            self._careful_left = self._careful_run
