@@ -71,7 +71,6 @@ class Event(Base):
     dedup_key: Mapped[str | None] = mapped_column(key_text(64), nullable=True, unique=True)
 
     __table_args__ = (
-        Index("ix_analytics_event_creator", "creator_id", "occurred_at"),
         # Signed-in viewers only: most page events are anonymous, and an index entry
         # nobody looks up (queries ask for one actor) is paid on every insert.
         Index("ix_analytics_event_actor", "actor_id", "occurred_at",

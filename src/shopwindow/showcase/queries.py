@@ -297,6 +297,16 @@ def recommendations_of_creator(session: Session, creator_id: int,
     return _views(session, [(r, p) for r, p in rows])
 
 
+def recommendation_ids_for_product(session: Session, creator_id: int,
+                                   product_id: int) -> list[int]:
+    """Ids of every recommendation a creator made of a product, deleted ones included
+    (their figures stay in the creator's product report)."""
+    return [int(i) for i in session.scalars(
+        select(Recommendation.id).where(Recommendation.creator_id == creator_id,
+                                        Recommendation.product_id == product_id)
+        .order_by(Recommendation.id))]
+
+
 # ------------------------------------------------------------------ bookmarks
 
 

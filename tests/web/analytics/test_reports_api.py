@@ -18,6 +18,7 @@ from shopwindow.analytics import aggregator
 from shopwindow.analytics.models import Rollup
 from shopwindow.analytics.rules import EventIn
 from shopwindow.core.clock import clock, utcnow
+from shopwindow.showcase import actions as showcase
 from shopwindow.social import actions as social
 from tests.helpers import make_account, token_for
 from tests.integration.partners.conftest import sim  # noqa: F401
@@ -119,7 +120,7 @@ def test_account_report_math_and_local_days(analytics_uow: Any, client: Any, uow
     assert [(x["value"], x["counts"]["clicks"]) for x in rows] == [("home", 20)]
 
 
-def test_event_at_20_utc_is_next_local_day_through_the_pipeline(client: Any, db: Any,
+def test_event_at_20_utc_is_next_local_day_through_the_pipeline(client: Any, db: Any, uow: Any,
                                                                 world: dict[str, Any]) -> None:
     d, ada = day0(), world["ada"]
     clock.advance(d + timedelta(hours=20, seconds=30) - utcnow())
@@ -148,6 +149,15 @@ def test_event_at_20_utc_is_next_local_day_through_the_pipeline(client: Any, db:
     j = client.get(f"{API}/products/{world['product']}", params=q,
                    headers=auth(world, "ada")).json()
     assert j["totals"]["counts"]["clicks"] == 1 and j["live"] == [f"recommendation:{world['rec']}"]
+    # ... and keeps the figures of a recommendation withdrawn since
+    with uow() as s:
+        showcase.delete_recommendation(s, world["ada"], world["rec"])
+    j = client.get(f"{API}/products/{world['product']}", params=q,
+                   headers=auth(world, "ada")).json()
+    assert j["totals"]["counts"]["clicks"] == 1 and j["live"] == [f"recommendation:{world['rec']}"]
+    # another creator has no report of the product: it is not theirs
+    assert client.get(f"{API}/products/{world['product']}", params=q,
+                      headers=auth(world, "bea")).status_code == 404
 
 
 def test_only_owners_and_operators_see_reports(client: Any, uow: Any,
