@@ -19,8 +19,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
 
 from shopwindow.analytics import actions, aggregator
 from shopwindow.core.batching import drain
@@ -61,6 +67,42 @@ class RecentKeys:
     def clear(self) -> None:
         with self._lock:
             self._new, self._old = set(), set()
+
+
+class HeldConnection:
+    """A PostgreSQL writer thread's own connection, kept from batch to batch: one out of
+    the pool costs a round trip per batch (the pool's pre-ping `SELECT 1`), and a batch's
+    acknowledgement waits for each of its round trips. Given up after any error other
+    than KeyTaken (after which it is as good as new, rolled back); the next batch
+    connects again."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        try:
+            with self.conn.begin():
+                yield self.conn
+        except actions.KeyTaken:
+            raise
+        except BaseException:
+            self.drop(invalidate=True)
+            raise
+
+    def drop(self, *, invalidate: bool = False) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if invalidate:
+                conn.invalidate()  # the connection may be broken: never back to the pool
+            conn.close()
+        except Exception:  # already broken: nothing to give back
+            log.debug("closing the writer's connection failed", exc_info=True)
 
 
 class EventWriter:
@@ -107,19 +149,33 @@ class EventWriter:
             t.join(10)
 
     def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            batch, stop = drain(self._q, item, MAX_ROWS, size=lambda job: len(job[0]))
-            self._write(batch)
-            if stop:
-                return
+        held = HeldConnection(self.db.engine)
+        try:
+            while True:
+                item = self._q.get()
+                if item is None:
+                    return
+                batch, stop = drain(self._q, item, MAX_ROWS, size=lambda job: len(job[0]))
+                self._write(batch, held)
+                if stop:
+                    return
+        finally:
+            held.drop()
 
-    def _write(self, batch: list[_Job]) -> None:
+    def _write(self, batch: list[_Job], held: HeldConnection | None = None) -> None:
         rows = [r for rs, _ in batch for r in rs]
         try:
-            stored = self.store(rows)
+            try:
+                stored = self.store(rows, held)
+            except (psycopg.OperationalError, sa_exc.OperationalError):
+                if held is None:
+                    raise
+                # The held connection died (say, the server restarted); a pooled one
+                # would have been pinged first. Once more on a new connection: if the lost
+                # transaction did commit, its keys are stored and come back as
+                # duplicates, and its queue row is folded from the database.
+                log.warning("event writer: connection lost, writing the batch again")
+                stored = self.store(rows, held)
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
             for _, fut in batch:
@@ -134,9 +190,11 @@ class EventWriter:
         # The in-process aggregator folds these rows from memory (no read back).
         aggregator.handoff(self.db, stored)
 
-    def store(self, rows: list[dict[str, Any]]) -> list[actions.StoredBatch]:
+    def store(self, rows: list[dict[str, Any]],
+              held: HeldConnection | None = None) -> list[actions.StoredBatch]:
         """Store rows now, in a transaction of their own (two after a spoiled optimistic
-        one); the batches of the rows stored, duplicates left out."""
+        one) on `held` (PostgreSQL) or a pooled connection; the batches of the rows stored,
+        duplicates left out."""
         if self.db.is_sqlite:
             # Core on a bare connection: this thread competes with the event loop for the
             # GIL, so it does as little Python work per row as possible; the statements
@@ -147,16 +205,17 @@ class EventWriter:
         recent = self.recent
         fresh = [r for r in rows if r["dedup_key"] not in recent]
         stored: list[actions.StoredBatch] | None = None
+        begin = held.begin if held is not None else self.db.engine.begin
         if self._try_fresh():
             try:
-                with self.db.engine.begin() as conn:
+                with begin() as conn:
                     stored = actions.store_fresh_events(conn, fresh)
             except actions.KeyTaken:
                 self._spoiled()
             else:
                 self._careful_run = 0  # duplicates have stopped: back to short runs
         if stored is None:
-            with self.db.engine.begin() as conn:
+            with begin() as conn:
                 stored = actions.store_events(conn, fresh)
         # Duplicates of stored keys are stored too: every key here is in the table now.
         recent.add_many([k for r in fresh if (k := r["dedup_key"]) is not None])

@@ -165,3 +165,25 @@ def test_recent_keys_are_exact_and_bounded() -> None:
     recent.add_many(["d", "e", "f"])  # a second swap drops a, b and c
     assert not any(k in recent for k in "abc")
     assert all(k in recent for k in "def")
+
+
+def test_a_writer_thread_survives_losing_its_connection(clean_pg: Database) -> None:
+    """Writer threads keep their connection between batches (no pool pre-ping per batch);
+    when it dies (here: the server ends every other session, as on a restart), the batch
+    is written again on a new one and the caller never sees the loss."""
+    db = clean_pg
+    w = EventWriter(db, threads=1)
+    try:
+        first = w.submit(_rows(["a"])).result(10)
+        with db.analytics.engine.begin() as c:
+            killed = c.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar()
+        assert killed and killed >= 1  # the writer's own connection among them
+        second = w.submit(_rows(["b", "c"])).result(10)
+    finally:
+        w.stop()
+    assert len(first) == 1 and len(second) == 2
+    keys, queued = _table(db)
+    assert keys == ["a", "b", "c"]
+    assert len(queued) == 3
