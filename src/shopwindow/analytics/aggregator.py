@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import exc as sa_exc
 
 from shopwindow.analytics import actions, live, rules
 from shopwindow.analytics.actions import StoredBatch, db_time, pending_ids_sql
@@ -77,6 +78,8 @@ STALE_SECONDS = 1.0
 # (beyond rules.CLOCK_SKEW, so a client's late events rarely land in a compacted hour; if
 # they do, folds write their day counters directly), checked every COMPACT_EVERY seconds.
 COMPACT_LAG = timedelta(minutes=10)
+# How long a fold of this process's rows waits for another process's fold (seconds).
+LOCK_WAIT = 2.0
 COMPACT_EVERY = 60.0
 
 _wake = threading.Event()
@@ -113,14 +116,30 @@ def _offer(agg: Aggregator | None, batches: list[StoredBatch]) -> None:
     _wake.set()
 
 
-def _lock(conn: Connection, *, wait: bool) -> bool:
+def _lock(conn: Connection, *, wait: bool, at_most: float | None = None) -> bool:
+    """Take the aggregation lock (PostgreSQL) for this transaction: wait for it, wait
+    `at_most` seconds, or only if it is free. False: not taken."""
     if conn.dialect.name != "postgresql":
         return True  # SQLite: the write transaction already excludes other writers
     if wait:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         return True
     if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar():
-        return False
+        if at_most is None:
+            return False
+        # Another process's fold holds it for a fraction of a second: queue behind it
+        # instead of coming back a whole interval later (with several web processes
+        # that retry was most of the freshness p99). A rebuild holds it for minutes:
+        # give up then, the rows stay pending.
+        conn.exec_driver_sql("SAVEPOINT lock_wait")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(at_most * 1000)}ms'")
+        try:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        except sa_exc.OperationalError:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT lock_wait")
+            return False
+        conn.exec_driver_sql("RELEASE SAVEPOINT lock_wait")
+        conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
     # A fold need not wait for its WAL flush: if a crash loses the commit, it loses the
     # rollup increments and the pending deletions together, and the events are folded
     # again (exactly once still holds; only acknowledged *events* must be durable).
@@ -368,7 +387,7 @@ def fold_batches(db: Database, batches: Sequence[StoredBatch]) -> int | None:
     # the lock.
     prepared = _sqlite_upserts(deltas) if db.is_sqlite else None
     with actions.write_lock(db), db.engine.begin() as conn:
-        if not _lock(conn, wait=False):
+        if not _lock(conn, wait=False, at_most=LOCK_WAIT):
             return None
         gone = _delete_batches(conn, [b.id for b in batches])
         kept = [b for b in batches if b.id in gone]

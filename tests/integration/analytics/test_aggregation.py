@@ -3,6 +3,8 @@ rebuild reproduces them; retention prunes raw events but never rollups."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from shopwindow.analytics import actions, aggregator, live, queries
 from shopwindow.analytics.ingest_writer import EventWriter
@@ -520,3 +522,37 @@ def test_open_hours_reach_day_counters_when_compacted_and_late_events_directly(
         assert _day_rows(db) == 4
     finally:
         clock.reset()
+
+
+def test_a_memory_fold_queues_behind_another_process_fold_and_gives_up_on_a_long_hold(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several web processes: a fold that finds the aggregation lock taken waits for it
+    (another fold holds it for a fraction of a second) instead of coming back an interval
+    later; behind a holder that keeps it past LOCK_WAIT (a rebuild) it gives up and its
+    rows stay pending, folded once later."""
+    if db.is_sqlite:
+        pytest.skip("SQLite: one write lock, no advisory lock")
+    _reset(db)
+    ev = EventIn(type="impression", object_type="post", post_id=1, creator_id=2)
+    batches = _write_like_the_writer(db, [ev] * 3)
+    monkeypatch.setattr(aggregator, "LOCK_WAIT", 0.3)
+    holder = db.analytics.engine.connect()
+    try:
+        holder.begin()
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": aggregator.LOCK_KEY})
+        started = time.monotonic()
+        assert aggregator.fold_batches(db, batches) is None  # held past LOCK_WAIT
+        assert time.monotonic() - started >= 0.25
+        with db.read_sessions() as s:
+            assert queries.pending_count(s) == 3
+            assert queries.rollup_total(s, "post", 1, "impressions") == 0
+        release = threading.Timer(0.1, holder.rollback)  # the other fold commits soon
+        release.start()
+        assert aggregator.fold_batches(db, batches) == 3
+        release.join()
+    finally:
+        holder.close()
+    with db.read_sessions() as s:
+        assert queries.pending_count(s) == 0
+        assert queries.rollup_total(s, "post", 1, "impressions") == 3
+    assert aggregator.drain(db) == 0
