@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -33,6 +34,7 @@ from shopwindow.core.batching import drain
 from shopwindow.db.engine import Database
 
 log = logging.getLogger(__name__)
+_dedup_key = itemgetter("dedup_key")
 MAX_ROWS = 8000  # per transaction: keeps a batch's commit well under 100 ms
 RECENT_KEYS = 100_000  # dedup keys per generation of RecentKeys (two generations kept)
 FALLBACK_MAX = 64  # batches written the careful way after a spoiled one, at most
@@ -57,6 +59,11 @@ class RecentKeys:
 
     def __contains__(self, key: str) -> bool:
         return key in self._new or key in self._old
+
+    def known(self, keys: Iterable[str | None]) -> set[str | None]:
+        """Those of `keys` remembered here (set operations, in C)."""
+        wanted = set(keys)
+        return (wanted & self._new) | (wanted & self._old)
 
     def add_many(self, keys: list[str]) -> None:
         with self._lock:
@@ -203,7 +210,8 @@ class EventWriter:
             with actions.write_lock(self.db), self.db.engine.begin() as conn:
                 return actions.store_events(conn, rows, prepared)
         recent = self.recent
-        fresh = [r for r in rows if r["dedup_key"] not in recent]
+        known = recent.known(map(_dedup_key, rows))
+        fresh = [r for r in rows if r["dedup_key"] not in known] if known else rows
         stored: list[actions.StoredBatch] | None = None
         begin = held.begin if held is not None else self.db.engine.begin
         if self._try_fresh():

@@ -165,6 +165,9 @@ def test_recent_keys_are_exact_and_bounded() -> None:
     recent.add_many(["d", "e", "f"])  # a second swap drops a, b and c
     assert not any(k in recent for k in "abc")
     assert all(k in recent for k in "def")
+    assert recent.known(["a", "d", "f", None, "z"]) == {"d", "f"}
+    recent.add_many(["g"])
+    assert recent.known(["d", "g"]) == {"d", "g"}  # from both generations
 
 
 def test_a_writer_thread_survives_losing_its_connection(clean_pg: Database) -> None:
