@@ -78,9 +78,9 @@ STALE_SECONDS = 1.0
 # (beyond rules.CLOCK_SKEW, so a client's late events rarely land in a compacted hour; if
 # they do, folds write their day counters directly), checked every COMPACT_EVERY seconds.
 COMPACT_LAG = timedelta(minutes=10)
+COMPACT_EVERY = 60.0
 # How long a fold of this process's rows waits for another process's fold (seconds).
 LOCK_WAIT = 2.0
-COMPACT_EVERY = 60.0
 
 _wake = threading.Event()
 # Per database URL: the last `day_from` a fold of this process read (a fold computes its

@@ -174,14 +174,15 @@ class EventWriter:
         try:
             try:
                 stored = self.store(rows, held)
-            except (psycopg.OperationalError, sa_exc.OperationalError):
+            except (psycopg.OperationalError, sa_exc.OperationalError) as exc:
                 if held is None:
                     raise
-                # The held connection died (say, the server restarted); a pooled one
-                # would have been pinged first. Once more on a new connection: if the lost
-                # transaction did commit, its keys are stored and come back as
+                # Most likely the held connection died (say, the server restarted); a
+                # pooled one would have been pinged first. Once more on a new connection:
+                # if the lost transaction did commit, its keys are stored and come back as
                 # duplicates, and its queue row is folded from the database.
-                log.warning("event writer: connection lost, writing the batch again")
+                log.warning("event writer: %s; writing the batch again on a new connection",
+                            str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 stored = self.store(rows, held)
         except Exception as exc:
             log.exception("event batch of %d rows failed", len(rows))
