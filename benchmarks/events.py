@@ -65,6 +65,22 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def cpu_probe() -> float:
+    """Milliseconds for a fixed pure-Python workload shaped like the server's (tuple keys
+    into a dict), best of three. This machine's speed drifts by up to 2× within minutes
+    (docs/performance.md); the probe before and after a run says which phase it ran in,
+    so runs of different minutes can be told apart from a change in the code."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        d: dict[tuple[int, str, int], int] = {}
+        for i in range(300_000):
+            k = (i % 997, "surface", i % 13)
+            d[k] = d.get(k, 0) + i
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 # ------------------------------------------------------------------ databases
 
 
@@ -508,9 +524,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if not args.skip_ingest:
+            probe_before = cpu_probe()  # before CREATE DATABASE, whose checkpoint competes
             t = Target(args.pg, tmp, "ingest")
             try:
                 r = ingest(t, args.seconds, args.connections, args.batch, tmp, args.workers)
+                probe_after = cpu_probe()  # before DROP DATABASE (another checkpoint)
             finally:
                 t.drop()
             print("\n| backend | workers | connections × batch | events/s | requests/s "
@@ -527,6 +545,9 @@ def main() -> None:
             if r["db_cpu_us"] is not None:
                 print(f"(local PostgreSQL processes: {r['db_cpu_us']:.0f} µs of CPU per "
                       "event)", flush=True)
+            print(f"(CPU probe: {probe_before:.0f} ms before, {probe_after:.0f} ms after the "
+                  "run; a fixed pure-Python workload, so twice the time means a machine at "
+                  "half speed)", flush=True)
         if not args.skip_report:
             t = Target(args.pg, tmp, "report")
             try:

@@ -56,6 +56,7 @@ def test_events_benchmark_runs_and_every_event_becomes_visible(backend: str) -> 
     accepted = re.search(r"\(([\d,]+) events accepted in [\d.]+ s, (\d+) duplicates", out)
     assert accepted is not None and int(accepted[1].replace(",", "")) > 0, out
     assert accepted[2] == "0"
+    assert re.search(r"\(CPU probe: \d+ ms before, \d+ ms after the run", out), out
     # The report part seeded raw events and rollups and timed the series query.
     seeded = re.search(r"seeded ([\d,]+) raw events and ([\d,]+) rollup rows", out)
     assert seeded is not None and int(seeded[1].replace(",", "")) > 0, out
