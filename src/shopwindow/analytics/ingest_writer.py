@@ -71,10 +71,6 @@ class RecentKeys:
             if len(self._new) >= self.size:
                 self._old, self._new = self._new, set()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._new, self._old = set(), set()
-
 
 class HeldConnection:
     """A PostgreSQL writer thread's own connection, kept from batch to batch: one out of
