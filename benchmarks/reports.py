@@ -209,7 +209,10 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
             for line in lines:
                 if line.startswith("event: ready"):
                     break
-            before = _clicks(http, hdr)
+            # A fixed start: with a sliding "last hour" the seeded clicks of the minute
+            # leaving the window would drop out and the count could go down.
+            since = utcnow().replace(second=0, microsecond=0).isoformat()
+            before = _clicks(http, hdr, since)
             for i in range(args.events):
                 t0 = time.perf_counter()
                 analytics.ingest(db, [EventIn(type="click", object_type="account",
@@ -224,7 +227,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
                         raise RuntimeError(f"no SSE update for event {i} in 60 s; server "
                                            f"log:\n{(tmp / 'server.log').read_text()[-3000:]}")
                 to_update.append((time.perf_counter() - t0) * 1000)
-                while (seen := _clicks(http, hdr)) < before + i + 1:
+                while (seen := _clicks(http, hdr, since)) < before + i + 1:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"report shows {seen} clicks, not {before + i + 1}, "
                                            f"60 s after event {i}; server log:\n"
@@ -243,8 +246,8 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], tmp: Path) -> N
     db.dispose()
 
 
-def _clicks(http: httpx.Client, hdr: dict[str, str]) -> int:
-    r = http.get("/api/sw/v1/reports/me", params={"range": "1h", "top": "0"}, headers=hdr)
+def _clicks(http: httpx.Client, hdr: dict[str, str], since: str) -> int:
+    r = http.get("/api/sw/v1/reports/me", params={"from": since, "top": "0"}, headers=hdr)
     r.raise_for_status()
     return int(r.json()["totals"]["counts"].get("clicks", 0))
 
