@@ -60,6 +60,9 @@ def test_events_benchmark_runs_and_every_event_becomes_visible(backend: str) -> 
     # The report part seeded raw events and rollups and timed the series query.
     seeded = re.search(r"seeded ([\d,]+) raw events and ([\d,]+) rollup rows", out)
     assert seeded is not None and int(seeded[1].replace(",", "")) > 0, out
+    # ... and built the whole report for a UTC and a UTC+8 viewer (no build error).
+    ms = r" [\d.]+ ms \|"
+    assert re.search(rf"^\| {backend} \| [\d,]+ \| [\d,]+ \|{ms * 6}$", out, re.M), out
 
 
 def test_postback_benchmark_runs_with_no_duplicate_and_a_balanced_ledger() -> None:

@@ -268,6 +268,44 @@ def label(bucket: datetime, w: Window) -> str:
     return bucket.astimezone(w.tz).isoformat(timespec="minutes")
 
 
+def source_parts(w: Window, *, series: bool) -> list[tuple[str, datetime, datetime]]:
+    """The rollup grains and [start, end) ranges whose rows add up to the window.
+
+    An hour-sourced window reads the whole UTC days inside it from the day rollups (one
+    row a day instead of 24; on PostgreSQL each hour row of an entity sits on its own heap
+    page, so a 30-day top list was ~20,000 page reads) and hour rollups only at its
+    edges. Day counters equal the sum of their hours (`queries.rollups` adds the hours not
+    yet compacted), so totals are the same either way. A series (`series=True`) must map
+    each day row into one display bucket: only day buckets that are UTC days (a zero UTC
+    offset throughout) qualify; other series read hours as before.
+    """
+    if w.source != "h":
+        return [(w.source, w.start, w.end)]
+    d0 = floor_utc(w.start, "day")
+    if d0 < w.start:
+        d0 += timedelta(days=1)
+    d1 = floor_utc(w.end, "day")
+    if d1 <= d0:
+        return [("h", w.start, w.end)]
+    if series and not (w.grain == "day" and all(
+            (d.astimezone(w.tz).utcoffset() or timedelta(0)) == timedelta(0)
+            for d in _days(d0, d1))):
+        return [("h", w.start, w.end)]
+    parts = [("h", w.start, d0)] if w.start < d0 else []
+    parts.append(("d", d0, d1))
+    if d1 < w.end:
+        parts.append(("h", d1, w.end))
+    return parts
+
+
+def _days(d0: datetime, d1: datetime) -> Iterable[datetime]:
+    """Every UTC midnight from d0 to d1, both included."""
+    d = d0
+    while d <= d1:
+        yield d
+        d += timedelta(days=1)
+
+
 def display_label(bucket: datetime, w: Window) -> str:
     """Short label for tables and charts: '2026-12-06' for days, '12-06 14:00' otherwise."""
     if w.grain == "day":

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
@@ -218,30 +218,50 @@ class Report:
     spend: dict[str, int] | None = None
 
 
-def _base(r: Any, scope_type: str, ids: Iterable[int], w: rr.Window, metrics: Sequence[str],
+def window_rows(session: Session, w: rr.Window, *, series: bool = False) -> Any:
+    """The rollup rows that add up to the window, as one FROM clause (bucket, entity_type,
+    entity_id, metric, dim, dim_value, currency, value): `rr.source_parts` decides which
+    grains and ranges (whole UTC days from day rows where possible)."""
+    selects = []
+    for grain, a, b in rr.source_parts(w, series=series):
+        r = rollups(session, grain)
+        selects.append(select(r.c.bucket, r.c.entity_type, r.c.entity_id, r.c.metric, r.c.dim,
+                              r.c.dim_value, r.c.currency, r.c.value)
+                       .where(r.c.grain == grain, r.c.bucket >= a, r.c.bucket < b))
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("window_rows")
+
+
+def _base(r: Any, scope_type: str, ids: Iterable[int], metrics: Sequence[str],
           dim: str) -> Any:
-    """Conditions on the rollup rows `r` (`queries.rollups`) of a scope and window."""
+    """Conditions on the window rows `r` (`window_rows`) of a scope."""
     return (r.c.entity_type == scope_type, r.c.entity_id.in_(list(ids)),
-            r.c.grain == w.source, r.c.bucket >= w.start, r.c.bucket < w.end,
             r.c.metric.in_(list(metrics)), r.c.dim == dim)
 
 
 def _series(session: Session, scope: Scope, w: rr.Window,
             metrics: Sequence[str]) -> tuple[dict[datetime, Figures], Figures]:
-    r = rollups(session, w.source)
+    r = window_rows(session, w, series=True)
     rows = session.execute(
         select(r.c.bucket, r.c.metric, r.c.currency, func.sum(r.c.value))
-        .where(*_base(r, scope.entity_type, scope.entity_ids, w, metrics, "all"))
+        .where(*_base(r, scope.entity_type, scope.entity_ids, metrics, "all"))
         .group_by(r.c.bucket, r.c.metric, r.c.currency)).all()
-    by: dict[datetime, Figures] = {b: Figures() for b in rr.buckets(w)}
-    totals = Figures()
+    # Summed per (display bucket, metric, currency) first: an hour-sourced 30-day series
+    # has thousands of rows and ~30 buckets.
+    sums: dict[tuple[datetime, str, str], int] = defaultdict(int)
     display: dict[datetime, datetime] = {}  # rollup bucket → viewer bucket (zone maths once)
     for bucket, metric, currency, value in rows:
         b = display.get(bucket)
         if b is None:
             b = display[bucket] = rr.bucket_of(as_utc(bucket), w)
-        by.setdefault(b, Figures()).add(metric, currency, int(value or 0))
-        totals.add(metric, currency, int(value or 0))
+        sums[(b, metric, currency)] += int(value or 0)
+    by: dict[datetime, Figures] = {b: Figures() for b in rr.buckets(w)}
+    totals = Figures()
+    for (b, metric, currency), value in sums.items():
+        f = by.get(b)
+        if f is None:
+            f = by[b] = Figures()
+        f.add(metric, currency, value)
+        totals.add(metric, currency, value)
     return by, totals
 
 
@@ -259,10 +279,10 @@ def breakdown(session: Session, scope: Scope, w: rr.Window, metrics: Sequence[st
         if end < w.end:
             end += timedelta(hours=1)
         w = replace(w, start=start, end=end, source="h")
-    r = rollups(session, w.source)
+    r = window_rows(session, w)
     rows = session.execute(
         select(r.c.dim_value, r.c.metric, r.c.currency, func.sum(r.c.value))
-        .where(*_base(r, scope.entity_type, scope.entity_ids, w, metrics, dim))
+        .where(*_base(r, scope.entity_type, scope.entity_ids, metrics, dim))
         .group_by(r.c.dim_value, r.c.metric, r.c.currency)).all()
     by: dict[str, Figures] = defaultdict(Figures)
     for value, metric, currency, n in rows:
@@ -280,9 +300,8 @@ def top_entities(session: Session, entity_type: str, ids: Iterable[int] | None,
                  w: rr.Window, rank_by: str, metrics: Sequence[str],
                  limit: int = TOP_N) -> list[tuple[int, Figures]]:
     """Entities of one type ranked by a metric over the window (ids=None: all of them)."""
-    r = rollups(session, w.source)
-    conds = [r.c.entity_type == entity_type, r.c.grain == w.source,
-             r.c.bucket >= w.start, r.c.bucket < w.end, r.c.dim == "all"]
+    r = window_rows(session, w)
+    conds = [r.c.entity_type == entity_type, r.c.dim == "all"]
     if ids is not None:
         wanted = list(ids)
         if not wanted:
@@ -342,11 +361,10 @@ def entity_totals(session: Session, entity_type: str, w: rr.Window,
                   metrics: Sequence[str]) -> dict[int, Figures]:
     """Totals of every entity of one type over the window, in one scan of its rollups."""
     out: dict[int, Figures] = defaultdict(Figures)
-    r = rollups(session, w.source)
+    r = window_rows(session, w)
     for eid, metric, currency, n in session.execute(
             select(r.c.entity_id, r.c.metric, r.c.currency, func.sum(r.c.value))
-            .where(r.c.entity_type == entity_type, r.c.grain == w.source,
-                   r.c.bucket >= w.start, r.c.bucket < w.end, r.c.dim == "all",
+            .where(r.c.entity_type == entity_type, r.c.dim == "all",
                    r.c.metric.in_(list(metrics)))
             .group_by(r.c.entity_id, r.c.metric, r.c.currency)):
         out[int(eid)].add(metric, currency, int(n or 0))

@@ -229,3 +229,49 @@ def test_default_chart_metric_prefers_clicks_then_the_largest_count() -> None:
     assert rr.default_chart_metric(["impressions", "reads"], {}) == "impressions"
     assert rr.default_chart_metric(["reads"], {"clicks": 3}) == "reads"
     assert rr.default_chart_metric([], {"clicks": 3}) == ""
+
+
+def test_source_parts_read_whole_utc_days_from_day_rows_and_hours_at_the_edges() -> None:
+    now = datetime(2026, 12, 6, 15, 20, tzinfo=UTC)
+    d = datetime(2026, 12, 1, tzinfo=UTC)
+    w = rr.make_window(start=d + timedelta(hours=5), end=now, grain="hour", tz=UTC_ZONE,
+                       now=now)
+    assert w.source == "h"
+    assert rr.source_parts(w, series=False) == [
+        ("h", d + timedelta(hours=5), d + timedelta(days=1)),
+        ("d", d + timedelta(days=1), d + timedelta(days=5)),
+        ("h", d + timedelta(days=5), datetime(2026, 12, 6, 16, tzinfo=UTC))]
+    # an hour series must show hours; so must a day series whose days are not UTC days
+    assert rr.source_parts(w, series=True) == [("h", w.start, w.end)]
+    shanghai = rr.make_window(start=now - timedelta(days=30), end=now, grain="day",
+                              tz=SHANGHAI, now=now)
+    assert rr.source_parts(shanghai, series=True) == [("h", shanghai.start, shanghai.end)]
+    assert [p[0] for p in rr.source_parts(shanghai, series=False)] == ["h", "d", "h"]
+    # UTC days: the series reads one row a day, today's partial day included
+    utc = rr.make_window(start=now - timedelta(days=30), end=now, grain="day", tz=UTC_ZONE,
+                         now=now)
+    assert rr.source_parts(utc, series=True) == [("d", utc.start, utc.end)]
+    # London is at UTC+1 in summer: its summer days are not UTC days
+    london = ZoneInfo("Europe/London")
+    winter = rr.make_window(start=now - timedelta(days=20), end=now, grain="day", tz=london,
+                            now=now)
+    assert rr.source_parts(winter, series=True) == [("d", winter.start, winter.end)]
+    summer_now = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    across = rr.make_window(start=summer_now - timedelta(days=20), end=summer_now, grain="day",
+                            tz=london, now=summer_now)
+    assert rr.source_parts(across, series=True) == [("h", across.start, across.end)]
+
+
+def test_source_parts_leave_short_and_other_sources_alone() -> None:
+    now = datetime(2026, 12, 6, 15, 20, tzinfo=UTC)
+    within_a_day = rr.make_window(start=now - timedelta(hours=20), end=now, grain="hour",
+                                  tz=UTC_ZONE, now=now)
+    assert rr.source_parts(within_a_day, series=False) == [
+        ("h", within_a_day.start, within_a_day.end)]
+    minutes = rr.make_window(start=now - timedelta(hours=2), end=now, grain=None, tz=UTC_ZONE,
+                             now=now)
+    assert rr.source_parts(minutes, series=False) == [("m", minutes.start, minutes.end)]
+    old = rr.make_window(start=now - timedelta(days=200), end=now - timedelta(days=100),
+                         grain="day", tz=UTC_ZONE, now=now)
+    assert old.source == "d"
+    assert rr.source_parts(old, series=True) == [("d", old.start, old.end)]

@@ -62,11 +62,20 @@ def day0() -> datetime:
 
 
 def rollups(uow: Any, rows: list[tuple[Any, ...]]) -> None:
-    """(grain, bucket, entity_type, entity_id, metric, value[, dim, dim_value, currency])."""
+    """(grain, bucket, entity_type, entity_id, metric, value[, dim, dim_value, currency]).
+
+    Each hour row also counts into its UTC day's row, as the aggregator keeps them (day
+    counters are the sum of their hours): reports read whole UTC days from day rows."""
+    out: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        g, b, et, eid, metric, value, *rest = r
+        dim, dv, cur = (rest + ["all", "", ""][len(rest):])[:3]
+        out[(g, b, et, eid, metric, dim, dv, cur)] = value
+        if g == "h":
+            day = ("d", b.replace(hour=0), et, eid, metric, dim, dv, cur)
+            out[day] = out.get(day, 0) + value
     with uow() as s:
-        for r in rows:
-            g, b, et, eid, metric, value, *rest = r
-            dim, dv, cur = (rest + ["all", "", ""][len(rest):])[:3]
+        for (g, b, et, eid, metric, dim, dv, cur), value in out.items():
             s.add(Rollup(grain=g, bucket=b, entity_type=et, entity_id=eid, metric=metric,
                          dim=dim, dim_value=dv, currency=cur, value=value))
 
