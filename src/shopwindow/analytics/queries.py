@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, Table, func, literal, select, type_coerce, union_all
+from sqlalchemy import ColumnElement, Table, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from shopwindow.analytics import rules
@@ -93,6 +93,25 @@ def utc_day(dialect: str, bucket: Any) -> ColumnElement[Any]:
     if dialect == "sqlite":  # 'YYYY-MM-DD HH:MM:SS.ffffff' (db.bulk.sqlite_datetime)
         return func.substr(bucket, 1, 10).concat(" 00:00:00.000000")
     return func.date_trunc("day", bucket, "UTC")
+
+
+def local_day(session: Session, bucket: Any, tz_name: str,
+              offsets: Sequence[tuple[datetime, timedelta]]) -> ColumnElement[Any]:
+    """SQL for the viewer-local day of a bucket column (the local day its instant falls
+    in). PostgreSQL: the day's start as a UTC instant (zone-aware `date_trunc`, DST
+    included). SQLite has no time zones: the local date as 'YYYY-MM-DD', from the
+    viewer's UTC offsets over the range (`report_rules.offset_changes`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(func.date_trunc("day", bucket, tz_name), UTCDateTime())
+    shift: Any = _minutes(offsets[-1][1])
+    if len(offsets) > 1:
+        shift = case(*((bucket < offsets[i + 1][0], _minutes(off))
+                       for i, (_at, off) in enumerate(offsets[:-1])), else_=shift)
+    return func.substr(func.datetime(bucket, shift), 1, 10)
+
+
+def _minutes(offset: timedelta) -> str:
+    return f"{int(offset.total_seconds() // 60):+d} minutes"
 
 
 def rollups(session: Session, grain: str) -> Any:

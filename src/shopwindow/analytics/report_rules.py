@@ -306,6 +306,26 @@ def _days(d0: datetime, d1: datetime) -> Iterable[datetime]:
         d += timedelta(days=1)
 
 
+def offset_changes(w: Window) -> list[tuple[datetime, timedelta]]:
+    """The viewer's UTC offset over the window: [(from, offset), …] in order, the first
+    from the window's start (a zone changes offset at most a few times a year)."""
+    def off(at: datetime) -> timedelta:
+        return at.astimezone(w.tz).utcoffset() or timedelta(0)
+
+    out = [(w.start, off(w.start))]
+    day = timedelta(days=1)
+    a = w.start
+    while a < w.end:
+        b = min(a + day, w.end)
+        if off(b) != out[-1][1]:  # a change in (a, b]: find its hour (or minute)
+            t = a
+            while off(t) == out[-1][1]:
+                t += timedelta(minutes=15)
+            out.append((t, off(t)))
+        a = b
+    return out
+
+
 def display_label(bucket: datetime, w: Window) -> str:
     """Short label for tables and charts: '2026-12-06' for days, '12-06 14:00' otherwise."""
     if w.grain == "day":

@@ -622,5 +622,57 @@ def test_reports_read_whole_days_from_day_rows_and_match_a_recount(db: Database)
                     tops = reports.top_entities(s, "post", [1, 2, 3], w, "clicks", ["clicks"])
                     assert {i: f.counts["clicks"] for i, f in tops} == \
                         recount_of(w.start, w.end, lambda e: e["post_id"])
+            # India (UTC+5:30): an hour row counts in the local day its hour starts in,
+            # whether the database (PostgreSQL) or Python (SQLite) does the bucketing
+            w = rr.make_window(start=d0 + timedelta(hours=13), end=d0 + timedelta(days=3),
+                               grain="day", tz=ZoneInfo("Asia/Kolkata"), now=utcnow())
+            rep = reports.build(s, reports.Scope("account", "creator", (7,), "@c", 7, 7), w,
+                                with_tops=False)
+            by_hour: Counter[datetime] = Counter()
+            for r in s.scalars(select(Rollup).where(
+                    Rollup.grain == "h", Rollup.entity_type == "creator", Rollup.dim == "all",
+                    Rollup.metric == "clicks", Rollup.bucket >= w.start,
+                    Rollup.bucket < w.end)):
+                by_hour[rr.bucket_of(as_utc(r.bucket), w)] += r.value
+            assert {b: f.counts.get("clicks", 0) for b, f in rep.series.items()
+                    if f.counts.get("clicks")} == dict(by_hour)
+            assert len(by_hour) == 4 and rep.buckets[0].minute == 30
     finally:
         clock.reset()
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Asia/Kolkata",
+                                  "America/Santiago"])
+def test_local_day_series_are_bucketed_in_the_database_across_a_dst_change(
+        db: Database, zone: str) -> None:
+    """A local-day series from hour rows is summed per local day by the database
+    (PostgreSQL's date_trunc, SQLite's offsets from `offset_changes`): around a DST
+    change it equals the bucketing of each hour row in Python."""
+    from zoneinfo import ZoneInfo
+
+    from shopwindow.analytics import report_rules as rr
+    from shopwindow.analytics import reports
+
+    _reset(db)
+    # New York moves on March 8 at 02:00, London on the 29th at 01:00; Santiago at local
+    # midnight (April 5), where the exact hour decides the day
+    start = datetime(2026, 3, 15 if zone == "America/Santiago" else 5, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in range(0, 30 * 24, 1)]
+    with unit_of_work(db.analytics) as s:
+        for i, h in enumerate(hours):
+            s.add(Rollup(grain="h", bucket=h, entity_type="creator", entity_id=7,
+                         metric="clicks", dim="all", dim_value="", currency="", value=1 + i % 7))
+    now = start + timedelta(days=40)
+    w = rr.make_window(start=start + timedelta(days=1), end=start + timedelta(days=28),
+                       grain="day", tz=ZoneInfo(zone), now=now)
+    assert w.source == "h" and len(rr.offset_changes(w)) == (1 if zone == "Asia/Kolkata" else 2)
+    expected: Counter[datetime] = Counter()
+    for i, h in enumerate(hours):
+        if w.start <= h < w.end:
+            expected[rr.bucket_of(h, w)] += 1 + i % 7
+    with db.read_sessions() as s:
+        rep = reports.build(s, reports.Scope("account", "creator", (7,), "@c", 7, 7), w,
+                            with_tops=False)
+    assert {b: f.counts["clicks"] for b, f in rep.series.items() if f.counts.get("clicks")} \
+        == dict(expected)
+    assert sum(expected.values()) == rep.totals.counts["clicks"] > 0

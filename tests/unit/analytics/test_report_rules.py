@@ -275,3 +275,14 @@ def test_source_parts_leave_short_and_other_sources_alone() -> None:
                          grain="day", tz=UTC_ZONE, now=now)
     assert old.source == "d"
     assert rr.source_parts(old, series=True) == [("d", old.start, old.end)]
+
+
+def test_offset_changes_find_the_instant_of_a_dst_change() -> None:
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+    w = rr.make_window(start=datetime(2026, 3, 1, tzinfo=UTC), end=now, grain="day",
+                       tz=NEW_YORK, now=now)
+    assert rr.offset_changes(w) == [(w.start, timedelta(hours=-5)),
+                                    (datetime(2026, 3, 8, 7, tzinfo=UTC), timedelta(hours=-4))]
+    shanghai = rr.make_window(start=datetime(2026, 3, 1, tzinfo=UTC), end=now, grain="day",
+                              tz=SHANGHAI, now=now)
+    assert rr.offset_changes(shanghai) == [(shanghai.start, timedelta(hours=8))]
