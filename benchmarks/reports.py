@@ -66,21 +66,29 @@ def seed(db: Any, creator: int, others: int) -> int:
             total += len(rows)
             rows = []
 
+    # Day counters are the sum of their hours, as the aggregator keeps them (reports read
+    # the whole UTC days of a window from day rows): summed here, written at the end.
+    day_sums: dict[tuple[Any, ...], int] = {}
+
     def add(grain: str, bucket: Any, et: str, eid: int, metrics: tuple[str, ...],
             dims: list[tuple[str, str]], v: int) -> None:
         for m in metrics:
             cur = "CNY" if m in MONEY else ""
             for dim, dv in dims:
+                value = v * (100 if cur else 1)
                 rows.append({"grain": grain, "bucket": bucket, "entity_type": et,
                              "entity_id": eid, "metric": m, "dim": dim, "dim_value": dv,
-                             "currency": cur, "value": v * (100 if cur else 1)})
+                             "currency": cur, "value": value})
+                if grain == "h":
+                    key = (bucket.replace(hour=0), et, eid, m, dim, dv, cur)
+                    day_sums[key] = day_sums.get(key, 0) + value
         flush()
 
     for h in range(30 * 24):
         add("h", hour0 - timedelta(hours=h), "creator", creator, COUNTS + MONEY, DIMS, 1 + h % 7)
     for m in range(6 * 60):
         add("m", now - timedelta(minutes=m), "creator", creator, COUNTS + MONEY, DIMS, 1)
-    for d in range(365):
+    for d in range(31, 365):  # older days than the hour rows: day rows only
         add("d", day0 - timedelta(days=d), "creator", creator, COUNTS + MONEY, DIMS, 24)
     for i in range(1, others + 1):
         for h in range(7 * 24):
@@ -94,6 +102,11 @@ def seed(db: Any, creator: int, others: int) -> int:
         for p in range(1, 6):
             add("h", hour0 - timedelta(hours=h), "partner", p, ("clicks", "orders", "gmv"),
                 [("all", "")], p)
+    for (bucket, et, eid, m, dim, dv, cur), value in day_sums.items():
+        rows.append({"grain": "d", "bucket": bucket, "entity_type": et, "entity_id": eid,
+                     "metric": m, "dim": dim, "dim_value": dv, "currency": cur,
+                     "value": value})
+        flush()
     flush(force=True)
     with db.analytics.engine.begin() as c:  # planner statistics, as a long-running database has
         c.execute(text("ANALYZE analytics_rollup" if db.engine.dialect.name == "postgresql"

@@ -29,6 +29,7 @@ from shopwindow.db.base import Base, UTCDateTime
 ORDER_EVENTS = "object_type = 'order'"
 MINUTE_ROWS = "grain = 'm'"  # the partial index of minute rollups (same literal rule)
 HOUR_ROWS = "grain = 'h'"  # the partial index of hour rollups (same literal rule)
+DAY_ROWS = "grain = 'd'"  # the partial index of day rollups (same literal rule)
 
 
 def key_text(length: int) -> String:
@@ -117,6 +118,10 @@ class Rollup(Base):
         # and its start (the newest hour); an update of a counter changes no indexed column.
         Index("ix_analytics_rollup_hour", "bucket",
               postgresql_where=text(HOUR_ROWS), sqlite_where=text(HOUR_ROWS)),
+        # Day rows by bucket, for reports over every entity of a type (platform top lists),
+        # which read a window's whole UTC days from day rows (`reports.window_rows`).
+        Index("ix_analytics_rollup_day", "bucket",
+              postgresql_where=text(DAY_ROWS), sqlite_where=text(DAY_ROWS)),
         # Each fold adds to the counters of the current minute, hour and day again: room
         # left in every page lets PostgreSQL update them in place (HOT, no new index
         # entry); upserts cost ~40 % less (docs/performance.md). SQLite ignores it.
