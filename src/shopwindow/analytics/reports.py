@@ -222,8 +222,12 @@ def window_rows(session: Session, w: rr.Window, *, series: bool = False) -> Any:
     """The rollup rows that add up to the window, as one FROM clause (bucket, entity_type,
     entity_id, metric, dim, dim_value, currency, value): `rr.source_parts` decides which
     grains and ranges (whole UTC days from day rows where possible)."""
+    return _rows_of(session, rr.source_parts(w, series=series))
+
+
+def _rows_of(session: Session, parts: Sequence[tuple[str, datetime, datetime]]) -> Any:
     selects = []
-    for grain, a, b in rr.source_parts(w, series=series):
+    for grain, a, b in parts:
         r = rollups(session, grain)
         selects.append(select(r.c.bucket, r.c.entity_type, r.c.entity_id, r.c.metric, r.c.dim,
                               r.c.dim_value, r.c.currency, r.c.value)
@@ -240,11 +244,11 @@ def _base(r: Any, scope_type: str, ids: Iterable[int], metrics: Sequence[str],
 
 def _series(session: Session, scope: Scope, w: rr.Window,
             metrics: Sequence[str]) -> tuple[dict[datetime, Figures], Figures]:
-    r = window_rows(session, w, series=True)
+    parts = rr.source_parts(w, series=True)
+    r = _rows_of(session, parts)
     bucket: Any = r.c.bucket
     days: dict[str, datetime] = {}  # local date → display bucket (SQLite's local days)
-    if w.grain == "day" and w.day_basis == "local" and \
-            all(g == "h" for g, _a, _b in rr.source_parts(w, series=True)):
+    if w.grain == "day" and w.day_basis == "local" and all(g == "h" for g, _a, _b in parts):
         # Local days from hour rows: summed per local day in the database (a 30-day
         # series is then ~30 rows per metric instead of ~720, and no zone maths here).
         bucket = local_day(session, r.c.bucket, w.tz_name, rr.offset_changes(w))
