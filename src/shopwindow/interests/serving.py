@@ -280,19 +280,20 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
         s = 2.0 * max(0.0, scores.get(pid, 0.0)) / smax + interest + 0.25 * ctx.pop[pid]
         ranked.append((s, pid))
     ranked.sort(key=lambda t: (-t[0], -t[1]))
-    top = ranked[: k * 2]
+    # three candidates per place: room for the diversity re-ranking below
+    top = ranked[: k * 3]
     views = showcase_q.product_views(session, [pid for _s, pid in top],
                                      prefer_creators=prof.following)
-    out: list[ProductSuggestion] = []
-    for s, pid in top:
-        view = views.get(pid)
-        if view is None or view.rec.creator_id in hidden:
-            continue
-        out.append(ProductSuggestion(pid, view, s,
-                                     _product_reason(ctx, art, prof, pid, slug_set)))
-        if len(out) >= k:
-            break
-    return out
+    shown = [(s, (pid, view)) for s, pid in top
+             if (view := views.get(pid)) is not None and view.rec.creator_id not in hidden]
+
+    def facets(item: tuple[int, showcase_q.RecView]) -> dict[str, int | str | None]:
+        pid, view = item
+        return {"creator": view.rec.creator_id, "shop": view.product.partner_id,
+                "vertical": ctx.vertical_of.get(pid)}
+
+    return [ProductSuggestion(pid, view, s, _product_reason(ctx, art, prof, pid, slug_set))
+            for s, (pid, view) in rules.diversify(shown, k, facets)]
 
 
 def _model_scores(art: Artefacts, account_id: int, prof: profiles.Profile) -> dict[int, float]:

@@ -266,3 +266,29 @@ def test_old_interactions_fade_with_the_half_life(uow: Any, world: World) -> Non
         clock.reset()
     assert prof.products[world.products[11]] == pytest.approx(3.0, rel=1e-3)
     assert prof.products[world.products[1]] == pytest.approx(1.5, rel=1e-3)
+
+
+def test_a_discovery_page_spreads_over_creators(uow: Any, world: World) -> None:
+    """Two beauty creators: the page alternates between them instead of listing the four
+    products of one first (without the diversity step, the newer creator's two products
+    and then bella's would come in a block each)."""
+    from tests.helpers import make_account
+    from tests.integration.interests.conftest import DOMAIN, fake_fetch
+
+    bea = make_account(uow, "bea", role="creator")
+    with uow() as s:
+        out = showcase.publish(s, bea, [
+            {"url": f"https://{DOMAIN}/p/{n}", "reason": "Really good, used it daily"}
+            for n in (5, 6)], fetcher=fake_fetch)
+        bea_products = {rec.product_id for rec in out.recommendations}
+        actions.set_picked_interests(s, world.fans["newbie"], ["beauty"])
+    with uow() as s:
+        page = serving.discover_products(s, world.fans["newbie"], k=6)
+    creators = [p.view.rec.creator_id for p in page]
+    bella = world.creators["bella"]
+    assert creators[:4] in ([bea, bella, bea, bella], [bella, bea, bella, bea]), creators
+    assert all(p.reason.code == "picked" for p in page[:4])
+    assert bea_products <= set(_ids(page))
+    # the page holds every beauty product before anything outside the picked vertical
+    beauty = bea_products | {world.products[n] for n in (1, 2, 3, 4)}
+    assert set(_ids(page)) == beauty

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from shopwindow.interests.recs import LinkPredictor, SocialRecommender
+from shopwindow.interests.recs import LinkPredictor, SocialRecommender, metrics
 from shopwindow.interests.recs.baselines import ImplicitALS, Popularity
 from shopwindow.interests.recs.data import holdout_split
 from shopwindow.interests.recs.evaluation import split_links
@@ -91,6 +91,40 @@ def test_evaluate_excludes_training_items_and_averages_over_test_users() -> None
     assert got["Recall@2"] == pytest.approx(0.5)
     assert got["Precision@2"] == pytest.approx(0.25)
     assert got["NDCG@1"] == pytest.approx(0.5)
+
+
+def test_scoring_batches_shrink_with_the_catalogue_and_give_the_same_figures(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert metrics.batch_rows(17_632) == 512  # LastFM: unchanged
+    assert metrics.batch_rows(1_000_000) == metrics.BATCH_CELLS // 1_000_000 == 33
+    assert metrics.batch_rows(10**9) == 1
+    rng = np.random.default_rng(3)
+    scores = rng.random((40, 30))
+    train = sp.csr_matrix((rng.random((40, 30)) < 0.2).astype(np.float32))
+    test = sp.csr_matrix((rng.random((40, 30)) < 0.15).astype(np.float32))
+    test = test - test.multiply(train)
+    test.eliminate_zeros()
+    whole = evaluate(_Fixed(scores), train, test, ks=(3, 5))
+    sizes: list[int] = []
+
+    class _Counting(_Fixed):
+        def score(self, users: np.ndarray) -> np.ndarray:
+            sizes.append(len(users))
+            return super().score(users)
+
+    monkeypatch.setattr(metrics, "BATCH_CELLS", 7 * 30)
+    assert evaluate(_Counting(scores), train, test, ks=(3, 5)) == pytest.approx(whole)
+    assert max(sizes) == 7 and len(sizes) > 1
+
+
+def test_evaluate_can_exclude_the_users_own_column() -> None:
+    # accounts to follow: column u is user u, who is never suggested to themselves
+    scores = np.array([[9.0, 1.0, 2.0], [1.0, 9.0, 2.0], [0.0, 0.0, 0.0]])
+    train = sp.csr_matrix((3, 3), dtype=np.float32)
+    test = sp.csr_matrix(np.array([[0, 0, 1], [1, 0, 0], [0, 0, 0]], np.float32))
+    assert evaluate(_Fixed(scores), train, test, ks=(1,))["Recall@1"] == 0.0
+    got = evaluate(_Fixed(scores), train, test, ks=(1,), exclude_self=True)
+    assert got["Recall@1"] == pytest.approx(0.5)  # user 0 now gets 2 (a hit), user 1 gets 2
 
 
 # ------------------------------------------------------------------ item recommender

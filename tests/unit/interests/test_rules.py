@@ -74,3 +74,47 @@ def test_dismiss_kind() -> None:
     with pytest.raises(Invalid) as e:
         rules.check_dismiss_kind("post")
     assert e.value.field == "kind"
+
+
+def _facets(item: tuple[str, str, str | None]) -> dict[str, str | None]:
+    return {"creator": item[0], "shop": item[1], "vertical": item[2]}
+
+
+def test_diversify_keeps_the_order_when_nothing_repeats() -> None:
+    scored = [(5.0, ("a", "s1", "beauty")), (4.0, ("b", "s2", "tech")),
+              (3.0, ("c", "s3", None)), (2.0, ("d", "s4", "food"))]
+    assert rules.diversify(scored, 3, _facets) == scored[:3]
+    assert rules.diversify(scored, 10, _facets) == scored
+
+
+def test_diversify_spreads_one_creators_products_over_the_page() -> None:
+    one = [(10.0 - i * 0.1, ("star", f"s{i}", None)) for i in range(6)]
+    others = [(7.0, ("b", "t1", None)), (6.0, ("c", "t2", None))]
+    got = rules.diversify(one + others, 5, _facets, {"creator": 0.5})
+    creators = [item[0] for _s, item in got]
+    # 10 → 9.9·0.5 = 4.95 < 7: the next place goes to b, then c (6 > 4.95), then star again
+    assert creators == ["star", "b", "c", "star", "star"]
+    assert [s for s, _ in got] == [10.0, 7.0, 6.0, 9.9, 9.8]  # original scores kept
+
+
+def test_diversify_defaults_keep_a_narrow_interest_ahead_of_unrelated_products() -> None:
+    # four products of one creator in the account's only interest (score 1.25) against
+    # unrelated popular products (0.25, other creators and verticals)
+    mine = [(1.25, ("tess", "shop", "digital")) for _ in range(5)]
+    unrelated = [(0.25, (f"x{i}", "shop", f"v{i}")) for i in range(3)]
+    got = [item[0] for _s, item in rules.diversify(mine + unrelated, 5, _facets)]
+    assert got[:4] == ["tess"] * 4
+    assert got[4] == "x0"  # the fifth: 1.25 × 0.7⁴ × 0.95⁴ × 0.9⁴ < 0.25 × 0.95⁴
+
+
+def test_diversify_penalties_multiply_across_facets_and_ignore_none() -> None:
+    scored = [(1.0, ("a", "shop", "beauty")), (0.9, ("b", "shop", "beauty")),
+              (0.6, ("c", "other", "tech")), (0.5, ("d", None, None))]
+    pens = {"creator": 0.5, "shop": 0.7, "vertical": 0.85}
+    got = [item[0] for _s, item in rules.diversify(scored, 4, _facets, pens)]
+    # after a: b = 0.9 × 0.7 × 0.85 = 0.5355 < 0.6 (c), and > 0.5 (d: no facets, no penalty)
+    assert got == ["a", "c", "b", "d"]
+    # without a shop penalty b stays ahead of c: 0.9 × 0.85 = 0.765
+    got = [item[0] for _s, item in rules.diversify(scored, 4, _facets, {"vertical": 0.85})]
+    assert got == ["a", "b", "c", "d"]
+    assert rules.diversify([], 3, _facets) == []

@@ -11,11 +11,11 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from shopwindow.interests.recs._sparse import top_k, top_k_rows
+from shopwindow.interests.recs._sparse import top_k
 from shopwindow.interests.recs.baselines import ImplicitALS, Popularity
 from shopwindow.interests.recs.data import Dataset
 from shopwindow.interests.recs.links import AdamicAdar, CommonNeighbours, LinkPredictor
-from shopwindow.interests.recs.metrics import evaluate, ranking_metrics
+from shopwindow.interests.recs.metrics import evaluate
 from shopwindow.interests.recs.model import SocialRecommender
 
 Progress = Callable[[str, float], None]
@@ -129,24 +129,10 @@ def split_links(S: sp.csr_matrix, fraction: float = 0.2,
 
 
 def link_metrics(model: _Model, train: sp.csr_matrix, test: sp.csr_matrix,
-                 ks: tuple[int, ...] = (10, 20), batch: int = 512) -> dict[str, float]:
+                 ks: tuple[int, ...] = (10, 20)) -> dict[str, float]:
     """Mean Recall/NDCG/Precision of suggested accounts over users with held-out links
     (the user and the accounts already linked in training are never counted)."""
-    users = np.flatnonzero(np.diff(test.indptr) > 0)
-    sums: dict[str, float] = {}
-    for start in range(0, len(users), batch):
-        chunk = users[start:start + batch]
-        scores = np.asarray(model.score(chunk), dtype=np.float32)
-        rows = np.arange(len(chunk))
-        scores[rows, chunk] = -np.inf
-        seen = train[chunk]
-        scores[np.repeat(rows, np.diff(seen.indptr)), seen.indices] = -np.inf
-        ranked = top_k_rows(scores, max(ks))
-        relevant = [set(test.indices[test.indptr[u]:test.indptr[u + 1]].tolist())
-                    for u in chunk]
-        for name, values in ranking_metrics(ranked, relevant, ks).items():
-            sums[name] = sums.get(name, 0.0) + float(np.sum(values))
-    return {name: total / max(len(users), 1) for name, total in sums.items()}
+    return evaluate(model, train, test, ks, exclude_self=True)
 
 
 def evaluate_links(ds: Dataset, ours_params: dict[str, Any] | None = None, *,

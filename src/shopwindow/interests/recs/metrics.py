@@ -60,19 +60,38 @@ def ranking_metrics(ranked: np.ndarray, relevant: list[set[int]],
     return out
 
 
+# Dense scores of one batch are users × columns float32 (and a few temporaries of that
+# size inside a model's `score`): 2**25 cells (128 MB) per array, so a catalogue of a
+# million items is scored 32 users at a time instead of 512 (2 GB per array).
+BATCH_CELLS = 2**25
+
+
+def batch_rows(n_columns: int, batch: int = 512) -> int:
+    """Users per scoring batch: at most `batch`, at most BATCH_CELLS cells, at least 1."""
+    return max(1, min(batch, BATCH_CELLS // max(n_columns, 1)))
+
+
 def evaluate(model: Scorer, train: sp.csr_matrix, test: sp.csr_matrix,
-             ks: Sequence[int] = (10, 20), *, batch: int = 512,
+             ks: Sequence[int] = (10, 20), *, batch: int = 512, exclude_self: bool = False,
              progress: Callable[[float], None] | None = None) -> dict[str, float]:
-    """Mean metrics of `model` over the users with test items (scored in user batches)."""
+    """Mean metrics of `model` over the users with test items (scored in user batches).
+
+    The user's training columns are never counted; with `exclude_self` (accounts to follow,
+    where columns are users) neither is the user's own column.
+    """
     train, test = sp.csr_matrix(train), sp.csr_matrix(test)
     users = np.flatnonzero(np.diff(test.indptr) > 0)
     kmax = max(ks)
+    rows_per_batch = batch_rows(test.shape[1], batch)
     sums: dict[str, float] = {}
-    for start in range(0, len(users), batch):
-        chunk = users[start:start + batch]
+    for start in range(0, len(users), rows_per_batch):
+        chunk = users[start:start + rows_per_batch]
         scores = np.asarray(model.score(chunk), dtype=np.float32)
+        rows = np.arange(len(chunk))
+        if exclude_self:
+            scores[rows, chunk] = -np.inf
         seen = train[chunk]
-        scores[np.repeat(np.arange(len(chunk)), np.diff(seen.indptr)), seen.indices] = -np.inf
+        scores[np.repeat(rows, np.diff(seen.indptr)), seen.indices] = -np.inf
         ranked = top_k_rows(scores, kmax)
         relevant = [set(test.indices[test.indptr[u]:test.indptr[u + 1]].tolist())
                     for u in chunk]
