@@ -42,6 +42,8 @@ ERRORS = problem_responses(401, 403, 404, 409, 422)
 Reader = Annotated[Any, Depends(user("read:accounts"))]
 Writer = Annotated[Any, Depends(user("write:accounts"))]
 Limit = Annotated[int, Query(ge=1, le=40)]
+# the discovery feed can be paged this deep (10 pages of 20)
+Offset = Annotated[int, Query(ge=0, le=180)]
 
 
 def _operator(auth: RequiredAuth, scope: str) -> int:
@@ -166,9 +168,11 @@ def _account_ref(a: Any, base: str) -> AccountRef:
 @router.get("/recommendations/products", response_model=list[ProductSuggestionRead],
             responses=ERRORS)
 def recommended_products(request: Request, session: DbSession, settings: AppSettings,
-                         me: Reader, limit: Limit = 20) -> list[ProductSuggestionRead]:
-    """Products for you (personalised discovery), each with a reason."""
-    items = serving.discover_products(session, me.id, limit, data_dir=settings.data_dir)
+                         me: Reader, limit: Limit = 20, offset: Offset = 0
+                         ) -> list[ProductSuggestionRead]:
+    """Products for you (personalised discovery), each with a reason; `offset` pages on."""
+    items = serving.discover_products(session, me.id, limit, offset=offset,
+                                      data_dir=settings.data_dir)
     return product_reads(items, _zh(request))
 
 

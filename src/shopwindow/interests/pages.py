@@ -32,6 +32,7 @@ from shopwindow.web.templating import SUPPORTED_LOCALES, env_for, request_locale
 
 router = APIRouter(route_class=PageRoute)
 DISCOVER_SIZE = 24
+DISCOVER_PAGES = 8  # /discover?page=1…8: 192 products deep
 PEOPLE_SIZE = 20
 
 
@@ -147,14 +148,20 @@ async def interest_settings_save(request: Request, session: DbSession,
 @router.get("/discover")
 def discover(request: Request, session: DbSession, auth: OptionalAuth,
              settings: AppSettings) -> Response:
-    """Products for you (signed out: popular ones), plus accounts to follow."""
+    """Products for you (signed out: popular ones), plus accounts to follow (first page)."""
     me = viewer(auth)
+    number = min(max(_int(request.query_params.get("page"), 1), 1), DISCOVER_PAGES)
     items = serving.discover_products(session, me.id if me else None, DISCOVER_SIZE,
+                                      offset=(number - 1) * DISCOVER_SIZE,
                                       data_dir=settings.data_dir)
     people = serving.suggest_accounts(session, me.id, 5, data_dir=settings.data_dir) \
-        if me else []
+        if me and number == 1 else []
+    more = f"/discover?page={number + 1}" \
+        if len(items) == DISCOVER_SIZE and number < DISCOVER_PAGES else None
+    current = "/discover" if number == 1 else f"/discover?page={number}"
     return page(request, session, "interests/discover.html", items=product_items(request, items),
-                people=people_items(request, people), current_url="/discover")
+                people=people_items(request, people), current_url=current, more=more,
+                page_number=number)
 
 
 @router.get("/people/suggested")

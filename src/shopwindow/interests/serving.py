@@ -235,13 +235,17 @@ def _popularity(e: showcase_q.CatalogueEntry, now: Any) -> float:
 
 
 def discover_products(session: Session, account_id: int | None, k: int = 20, *,
-                      data_dir: Path | None = None
+                      offset: int = 0, data_dir: Path | None = None
                       ) -> list[ProductSuggestion]:
     """Personalised product discovery: model scores with fold-in, else interests + popularity.
 
     Never returns products the account bought or dismissed, products it already bookmarked,
-    or products only recommended by accounts it blocked, was blocked by or muted.
+    or products only recommended by accounts it blocked, was blocked by or muted. `offset`
+    skips the first places of the same ranking (the next pages of the feed).
     """
+    if k < 1 or offset < 0:
+        raise ValueError("k must be >= 1 and offset >= 0")
+    places = offset + k
     ctx = _context(session)
     slug_set = set(ctx.slugs)
     if account_id is not None:
@@ -264,7 +268,7 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
     # Candidates, not the whole catalogue: the model's, the most popular of the account's
     # strongest verticals, and the most popular overall. Anything else has a lower score
     # than enough of these (same interest or none, less popularity, no model score).
-    depth = max(100, 5 * k) + len(excluded)
+    depth = max(100, 5 * places) + len(excluded)
     cands = set(scores) | set(ctx.popular[:depth])
     for top_v in prof.top_verticals(8):
         cands.update(ctx.by_vertical.get(top_v, [])[:depth])
@@ -281,7 +285,7 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
         ranked.append((s, pid))
     ranked.sort(key=lambda t: (-t[0], -t[1]))
     # three candidates per place: room for the diversity re-ranking below
-    top = ranked[: k * 3]
+    top = ranked[: places * 3]
     views = showcase_q.product_views(session, [pid for _s, pid in top],
                                      prefer_creators=prof.following)
     shown = [(s, (pid, view)) for s, pid in top
@@ -293,7 +297,7 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
                 "vertical": ctx.vertical_of.get(pid)}
 
     return [ProductSuggestion(pid, view, s, _product_reason(ctx, art, prof, pid, slug_set))
-            for s, (pid, view) in rules.diversify(shown, k, facets)]
+            for s, (pid, view) in rules.diversify(shown, places, facets)[offset:]]
 
 
 def _model_scores(art: Artefacts, account_id: int, prof: profiles.Profile) -> dict[int, float]:

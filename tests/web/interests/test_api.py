@@ -78,6 +78,21 @@ def test_platform_api_interests_products_and_reasons_in_chinese(client: Any, uow
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
+def test_product_discovery_pages_with_offset(client: Any, uow: Any, world: Any) -> None:
+    tok = token_for(uow, world.fans["newbie"], "read")
+    url = "/api/sw/v1/recommendations/products"
+    whole = [i["product_id"] for i in client.get(f"{url}?limit=9", headers=_auth(tok)).json()]
+    assert len(whole) == len(set(whole)) == 9
+    pages = [[i["product_id"] for i in client.get(f"{url}?limit=4&offset={o}",
+                                                  headers=_auth(tok)).json()]
+             for o in (0, 4, 8, 12)]
+    assert pages[0] + pages[1] + pages[2] == whole and pages[3] == []
+    for bad in ("-1", "181", "x"):
+        r = client.get(f"{url}?offset={bad}", headers=_auth(tok))
+        assert r.status_code == 422, bad
+        assert r.json()["errors"][0]["field"] == "offset"
+
+
 def test_vertical_api_is_operator_only(client: Any, uow: Any, world: Any) -> None:
     fan_tok = token_for(uow, world.fans["fan_a"], "read write")
     body = {"slug": "tea", "name_en": "Tea", "name_zh": "茶"}

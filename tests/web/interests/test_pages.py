@@ -190,3 +190,34 @@ def test_middle_page_and_profile_show_recommendation_blocks(client: Any, uow: An
     assert "Fans of pip also like" in profile and "Beauty thing 3" in fans
     assert "Pets thing" not in fans  # pip's own products are not "also"
     assert 'id="fans-also-title"' not in client.get("/@fan_a", headers=HTML).text
+
+
+def test_discover_pages_on_without_repeating_products(client: Any, world: Any,
+                                                      monkeypatch: Any) -> None:
+    from shopwindow.interests import pages
+
+    monkeypatch.setattr(pages, "DISCOVER_SIZE", 4)
+    sign_up(client, "paige")
+    seen: list[str] = []
+    url = "/discover"
+    for number in (1, 2, 3):
+        html = client.get(url, headers=HTML).text
+        ids = re.findall(r'data-product-id="(\d+)"', html)
+        assert ids and not set(ids) & set(seen), (url, ids, seen)
+        seen += ids
+        # "Not interested" brings the reader back to the page they were on
+        here = "/discover" if number == 1 else f"/discover?page={number}"
+        assert f'name="next" value="{here}"' in html
+        if number > 1:  # accounts to follow head the first page only
+            assert "People to follow" not in html
+        more = re.search(r'<a class="btn" href="(/discover\?page=\d+)" rel="next">', html)
+        if len(ids) < 4:
+            assert more is None
+            break
+        assert more and more.group(1) == f"/discover?page={number + 1}"
+        url = more.group(1)
+    assert len(seen) == len(set(seen)) == len(world.products)  # all 9, each once
+    html = client.get("/discover?page=4", headers=HTML).text
+    assert "That is all for now" in html and 'data-product-id="' not in html
+    for bad in ("0", "-3", "x", "99999999999999999999"):  # clamped, never an error
+        assert client.get(f"/discover?page={bad}", headers=HTML).status_code == 200
