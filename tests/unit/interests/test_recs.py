@@ -510,3 +510,25 @@ def test_tuning_picks_parameters_from_the_grids_without_the_test_set(data) -> No
     assert set(als) == set(tuning.ALS_GRID)
     links = tuning.tune_links(S, R, seed=0)
     assert set(links) == set(tuning.LINK_GRID)
+
+
+@pytest.mark.parametrize("m", [1, 7, 300, 5000, 20000])
+@pytest.mark.parametrize("k", [1, 4, 20])
+def test_top_k_rows_matches_a_full_sort_with_ties_and_minus_infinity(m: int, k: int) -> None:
+    from shopwindow.interests.recs._sparse import top_k, top_k_rows
+
+    rng = np.random.default_rng(m * 31 + k)
+    s = rng.integers(0, 5, (8, m)).astype(np.float32)  # many equal scores
+    s[0] = -np.inf  # every item already seen
+    s[1] = 0.0  # a user with no signal at all
+    s[2, ::2] = -np.inf
+    s[3] = rng.random(m)
+    s[4, : m // 2] = 9.0  # a tie wider than the candidate limit
+    want = np.stack([np.lexsort((np.arange(m), -row))[: min(k, m)] for row in s])
+    got = top_k_rows(s, k)
+    assert got.dtype == np.int64 and got.shape == want.shape
+    assert np.array_equal(got, want)
+    idx, vals = top_k(s[2], k)
+    finite = [i for i in want[2] if np.isfinite(s[2, i])]
+    assert idx.tolist() == finite and np.array_equal(vals, s[2, finite])
+    assert top_k_rows(s[:0], k).shape == (0, min(k, m))

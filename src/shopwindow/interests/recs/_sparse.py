@@ -41,20 +41,63 @@ def load_csr(prefix: str, z: np.lib.npyio.NpzFile) -> sp.csr_matrix:
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the k largest finite entries of a 1-d array, best first."""
-    k = min(k, scores.shape[0])
-    if k <= 0:
+    """Indices and values of the k largest finite entries of a 1-d array, best first
+    (equal scores: the lower index first)."""
+    if min(k, scores.shape[0]) <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=scores.dtype)
-    idx = np.argpartition(-scores, k - 1)[:k]
-    idx = idx[np.argsort(-scores[idx], kind="stable")]
-    keep = np.isfinite(scores[idx])
-    idx = idx[keep]
-    return idx.astype(np.int64), scores[idx]
+    idx = top_k_rows(scores[None, :], k)[0]
+    idx = idx[np.isfinite(scores[idx])]
+    return idx, scores[idx]
+
+
+# Top-k of wide score rows (full ranking over a large catalogue). argpartition over every
+# column costs about ten passes over the row, and `recs evaluate` spent 70 % of its time
+# there on 500,000 items. Instead: the k-th largest of the row's block maxima is a lower
+# bound of its k-th largest score (k blocks hold a score at least that high), so only the
+# scores at or above it compete, usually little more than k of them. Hand-written because
+# numpy has no batched top-k and no library we use offers one for dense rows.
+_BLOCK = 128
+
+
+def _candidates_limit(k: int) -> int:
+    return max(1024, 32 * k)
+
+
+def _top_k_row_exact(row: np.ndarray, k: int) -> np.ndarray:
+    """One row's top k by a full partition (rows with many equal scores at the threshold)."""
+    m = row.shape[0]
+    kth = np.partition(row, m - k)[m - k]
+    greater = np.flatnonzero(row > kth)
+    equal = np.flatnonzero(row == kth)[: k - len(greater)]
+    idx = np.concatenate([greater, equal])
+    return idx[np.lexsort((idx, -row[idx]))][:k].astype(np.int64)
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Per row, the column indices of the k largest scores, best first."""
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    """Per row, the column indices of the k largest scores, best first; equal scores go to
+    the lower column index. Scores are finite or -inf (never NaN)."""
+    n, m = scores.shape
+    k = min(k, m)
+    if k <= 0 or n == 0:
+        return np.empty((n, max(k, 0)), dtype=np.int64)
+    blocks = m // _BLOCK
+    if blocks >= 4 * k:
+        maxima = scores[:, : blocks * _BLOCK].reshape(n, blocks, _BLOCK).max(axis=2)
+        threshold = np.partition(maxima, blocks - k, axis=1)[:, blocks - k]
+    else:
+        threshold = np.partition(scores, m - k, axis=1)[:, m - k]
+    mask = scores >= threshold[:, None]
+    counts = mask.sum(axis=1)
+    out = np.empty((n, k), dtype=np.int64)
+    wide = (counts > _candidates_limit(k)) | (counts < k)
+    for r in np.flatnonzero(wide):
+        out[r] = _top_k_row_exact(scores[r], k)
+    narrow = np.flatnonzero(~wide)
+    if len(narrow):
+        rows, cols = np.nonzero(mask[narrow])
+        order = np.lexsort((cols, -scores[narrow[rows], cols], rows))
+        rows, cols = rows[order], cols[order]
+        starts = np.concatenate([[0], np.cumsum(counts[narrow])[:-1]])
+        take = (starts[:, None] + np.arange(k)[None, :]).ravel()
+        out[narrow] = cols[take].reshape(len(narrow), k)
+    return out
