@@ -200,7 +200,7 @@ class SocialRecommender:
                 own = _own_or_smoothed(X_b, Xs)[:, self._core]
                 gf_in, gf_out = self._gf_projections()
                 gf = np.asarray(own @ gf_in) @ gf_out
-                core_scores += float(p["gf_weight"]) * _unit_rows(gf)
+                core_scores += _unit_rows(gf, float(p["gf_weight"]))
             if self._dae is not None and p["dae_weight"]:
                 # the EASE row again when the weights agree (the default): no second product
                 dae_in = (Xs_core if p["dae_social"] == p["alpha"] else self._smoothed(
@@ -213,7 +213,7 @@ class SocialRecommender:
             # many tiny solves: BLAS threads only add hand-off overhead here
             with _blas_controller().limit(limits=1, user_api="blas"):
                 U = _fold_in(Xa, self._Y, self._gram(), float(p["als_alpha"]))
-            out += weight * _unit_rows(U @ self._Y.T)
+            out += _unit_rows(U @ self._Y.T, weight)
         out += self._tie
         return out
 
@@ -523,10 +523,18 @@ def _vector_times_at(idx: np.ndarray, vals: np.ndarray, M: np.ndarray) -> np.nda
     return np.asarray(row @ M)[0]
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    """Rows divided by their largest absolute value, so blended models share one scale."""
-    top = np.abs(m).max(axis=1, keepdims=True)
-    return np.divide(m, top, out=np.zeros_like(m), where=top > 0)
+def _unit_rows(m: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """`m` (a temporary, changed in place) with rows divided by their largest absolute
+    value, so blended models share one scale, then times `weight`. In place and without an
+    abs() copy: for a large catalogue these arrays are batch × every item, and each extra
+    pass over them showed in `recs evaluate` profiles."""
+    if m.shape[1] == 0:
+        return m
+    top = np.maximum(m.max(axis=1), -m.min(axis=1))[:, None]
+    np.divide(m, top, out=m, where=top > 0)  # a row with top 0 is all zeros already
+    if weight != 1.0:
+        m *= weight
+    return m
 
 
 def _ease(X: sp.csr_matrix, l2: float, dropout: float = 0.0) -> np.ndarray:
