@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,9 @@ def test_evaluate_items_writes_the_json_shape(dataset: Path, tmp_path: Path) -> 
     # the communities are easy: personalised ranking must beat the global popularity list
     assert doc["models"][doc["ours"]]["Recall@20"] > doc["models"]["popularity"]["Recall@20"]
     assert "popularity" in result.output
+    # not a terminal: progress comes as plain lines per stage and tenth
+    assert re.search(r"^\s*\d+\.\d s  fit social-ease 0%$", result.output, re.M)
+    assert re.search(r"^\s*\d+\.\d s  evaluate implicit-als 100%$", result.output, re.M)
 
 
 def test_evaluate_links_and_tune(dataset: Path, tmp_path: Path) -> None:

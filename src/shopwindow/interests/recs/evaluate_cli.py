@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,16 @@ def evaluate_command(
     with Progress(TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         handle = bar.add_task("loading", total=1.0)
+        started, shown = time.monotonic(), [("", -1)]
 
         def progress(stage: str, frac: float) -> None:
             bar.update(handle, description=stage, completed=frac)
+            # Without a terminal (a log file, CI) the bar is drawn only at the end: one line
+            # per stage and tenth instead, so a run of an hour shows where it is.
+            tenth = int(frac * 10)
+            if not console.is_terminal and (stage, tenth) != shown[0]:
+                shown[0] = (stage, tenth)
+                console.print(f"{time.monotonic() - started:8.1f} s  {stage} {tenth * 10}%")
 
         ours: dict[str, Any] | None = None
         als: dict[str, Any] | None = None
