@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,30 @@ def _popularity(e: showcase_q.CatalogueEntry, now: Any) -> float:
 # ------------------------------------------------------------------ products
 
 
+def _shown(session: Session, ctx: _Context, ranked: list[tuple[float, int]], k: int,
+           hidden: set[int], reason: Callable[[int], Reason], *, offset: int = 0,
+           prefer: Iterable[int] = (),
+           penalties: dict[str, float] | None = None) -> list[ProductSuggestion]:
+    """Places offset … offset + k of `ranked` (score, product id; best first) as shown
+    products: one public recommendation each (a `prefer`red creator's if any), never one by
+    a `hidden` creator, spread over creators, shops and verticals by `penalties`
+    (`rules.diversify`; None: its defaults, {}: the order of `ranked`). Three candidates
+    are read per place, room for the spreading."""
+    places = offset + k
+    top = ranked[: places * 3]
+    views = showcase_q.product_views(session, [pid for _s, pid in top], prefer_creators=prefer)
+    shown = [(s, (pid, view)) for s, pid in top
+             if (view := views.get(pid)) is not None and view.rec.creator_id not in hidden]
+
+    def facets(item: tuple[int, showcase_q.RecView]) -> dict[str, int | str | None]:
+        pid, view = item
+        return {"creator": view.rec.creator_id, "shop": view.product.partner_id,
+                "vertical": ctx.vertical_of.get(pid)}
+
+    picked = rules.diversify(shown, places, facets, penalties)
+    return [ProductSuggestion(pid, view, s, reason(pid)) for s, (pid, view) in picked[offset:]]
+
+
 def discover_products(session: Session, account_id: int | None, k: int = 20, *,
                       offset: int = 0, data_dir: Path | None = None
                       ) -> list[ProductSuggestion]:
@@ -284,20 +309,9 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
         s = 2.0 * max(0.0, scores.get(pid, 0.0)) / smax + interest + 0.25 * ctx.pop[pid]
         ranked.append((s, pid))
     ranked.sort(key=lambda t: (-t[0], -t[1]))
-    # three candidates per place: room for the diversity re-ranking below
-    top = ranked[: places * 3]
-    views = showcase_q.product_views(session, [pid for _s, pid in top],
-                                     prefer_creators=prof.following)
-    shown = [(s, (pid, view)) for s, pid in top
-             if (view := views.get(pid)) is not None and view.rec.creator_id not in hidden]
-
-    def facets(item: tuple[int, showcase_q.RecView]) -> dict[str, int | str | None]:
-        pid, view = item
-        return {"creator": view.rec.creator_id, "shop": view.product.partner_id,
-                "vertical": ctx.vertical_of.get(pid)}
-
-    return [ProductSuggestion(pid, view, s, _product_reason(ctx, art, prof, pid, slug_set))
-            for s, (pid, view) in rules.diversify(shown, places, facets)[offset:]]
+    return _shown(session, ctx, ranked, k, hidden,
+                  lambda pid: _product_reason(ctx, art, prof, pid, slug_set),
+                  offset=offset, prefer=prof.following, penalties=None)
 
 
 def _model_scores(art: Artefacts, account_id: int, prof: profiles.Profile) -> dict[int, float]:
@@ -371,16 +385,9 @@ def similar_products(session: Session, product_id: int, viewer_id: int | None, k
     cands = [(s, pid) for s, pid in cands if pid != product_id and pid not in dismissed
              and pid in ctx.catalogue and ctx.catalogue[pid].available]
     cands.sort(key=lambda t: (-t[0], -t[1]))
-    views = showcase_q.product_views(session, [pid for _s, pid in cands[: k * 2]])
-    out = []
-    for s, pid in cands[: k * 2]:
-        view = views.get(pid)
-        if view is None or view.rec.creator_id in hidden:
-            continue
-        out.append(ProductSuggestion(pid, view, s, Reason("similar", name=title)))
-        if len(out) >= k:
-            break
-    return out
+    # the most similar first, whoever recommends them: no spreading here
+    return _shown(session, ctx, cands, k, hidden, lambda _pid: Reason("similar", name=title),
+                  penalties={})
 
 
 def fans_also_like(session: Session, creator_id: int, viewer_id: int | None, k: int = 6, *,
@@ -409,16 +416,9 @@ def fans_also_like(session: Session, creator_id: int, viewer_id: int | None, k: 
              if pid in ctx.catalogue and creator_id not in ctx.catalogue[pid].creator_ids
              and pid not in dismissed and ctx.catalogue[pid].available]
     cands.sort(key=lambda t: (-t[0], -t[1]))
-    views = showcase_q.product_views(session, [pid for _s, pid in cands[: k * 2]])
-    out = []
-    for s, pid in cands[: k * 2]:
-        view = views.get(pid)
-        if view is None or view.rec.creator_id in hidden:
-            continue
-        out.append(ProductSuggestion(pid, view, s, Reason("fans_also", name=name)))
-        if len(out) >= k:
-            break
-    return out
+    # a block of six should not be one other creator's whole showcase
+    return _shown(session, ctx, cands, k, hidden, lambda _pid: Reason("fans_also", name=name),
+                  penalties={"creator": rules.DIVERSITY_PENALTIES["creator"]})
 
 
 # ------------------------------------------------------------------ accounts

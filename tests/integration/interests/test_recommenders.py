@@ -292,3 +292,23 @@ def test_a_discovery_page_spreads_over_creators(uow: Any, world: World) -> None:
     # the page holds every beauty product before anything outside the picked vertical
     beauty = bea_products | {world.products[n] for n in (1, 2, 3, 4)}
     assert set(_ids(page)) == beauty
+
+
+def test_fans_also_like_is_not_one_other_creators_showcase(uow: Any, world: World) -> None:
+    """pip's fans like three of bella's products a lot and one of tess's a little: the block
+    of three shows tess's next to bella's best instead of bella's three."""
+    a, b = world.fans["fan_a"], world.fans["fan_b"]
+    with uow() as s:
+        for fan in (a, b):
+            social.follow(s, fan, world.creators["pip"])
+            for n in (1, 2, 3):
+                showcase.bookmark_product(s, fan, world.recs[n])
+        showcase.bookmark_product(s, a, world.recs[11])
+    with uow() as s:
+        block = serving.fans_also_like(s, world.creators["pip"], None, k=3)
+    creators = [p.view.rec.creator_id for p in block]
+    # totals: bella's products 2 × 3 each, tess's 11: 1 × 3; bella's second: 6 × 0.7 = 4.2
+    # still beats 3, bella's third: 6 × 0.49 = 2.94 does not
+    assert creators == [world.creators["bella"], world.creators["bella"],
+                        world.creators["tess"]], creators
+    assert world.products[11] in _ids(block)
