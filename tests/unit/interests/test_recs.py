@@ -532,3 +532,25 @@ def test_top_k_rows_matches_a_full_sort_with_ties_and_minus_infinity(m: int, k: 
     finite = [i for i in want[2] if np.isfinite(s[2, i])]
     assert idx.tolist() == finite and np.array_equal(vals, s[2, finite])
     assert top_k_rows(s[:0], k).shape == (0, min(k, m))
+
+
+def test_read_pairs_takes_the_layouts_variants(tmp_path: Path) -> None:
+    from shopwindow.interests.recs.data import read_pairs
+
+    want = np.array([[0, 5], [3, 1]])
+    variants = {
+        "lastfm.txt": "user,item\n0,5\n3,1\n",
+        "no_header.txt": "0,5\n3,1\n",
+        "ratings.txt": "user,item,rating,timestamp\n0,5,4.5,1700000000\n3,1,2,1700000001\n",
+        "tabs.txt": "user\titem\n0\t5\n3\t1\n",
+        "spaces.txt": "0 5 1\n3 1 1\n",
+    }
+    for name, text in variants.items():
+        (tmp_path / name).write_text(text)
+        assert np.array_equal(read_pairs(tmp_path / name), want), name
+    (tmp_path / "empty.txt").write_text("")
+    assert read_pairs(tmp_path / "empty.txt").shape == (0, 2)
+    for bad in ("user,item\n0,x\n", "user,item\n0,-2\n", "user,item\n7\n"):
+        (tmp_path / "bad.txt").write_text(bad)
+        with pytest.raises(ValueError, match="two non-negative integer columns"):
+            read_pairs(tmp_path / "bad.txt")

@@ -31,15 +31,33 @@ class Dataset:
 
 
 def read_pairs(path: Path) -> np.ndarray:
-    """The integer pairs of a two-column CSV file with a header line."""
+    """The integer pairs of the first two columns of a CSV file (SocialLGN's layout: a
+    header line, comma-separated). Also read: no header, tab- or space-separated columns,
+    and further columns (ratings, timestamps), which are ignored."""
     if not path.is_file():
         raise FileNotFoundError(f"missing data file: {path}")
-    pairs = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    with path.open(encoding="utf-8", errors="replace") as f:
+        lines = [line for line in (f.readline(), f.readline()) if line.strip()]
+    if not lines:
+        return np.empty((0, 2), dtype=np.int64)
+    header = not _numeric(lines[0])
+    sample = lines[1] if header and len(lines) > 1 else lines[0]
+    delimiter = "," if "," in sample else "\t" if "\t" in sample else None
+    try:
+        pairs = np.loadtxt(path, delimiter=delimiter, skiprows=int(header), dtype=np.int64,
+                           usecols=(0, 1), ndmin=2)
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"{path}: expected two non-negative integer columns ({exc})") from None
     if pairs.size == 0:
         return np.empty((0, 2), dtype=np.int64)
-    if pairs.shape[1] != 2 or (pairs < 0).any():
+    if (pairs < 0).any():
         raise ValueError(f"{path}: expected two non-negative integer columns")
     return pairs
+
+
+def _numeric(line: str) -> bool:
+    fields = line.replace(",", " ").split()
+    return len(fields) >= 2 and all(f.lstrip("-").isdigit() for f in fields[:2])
 
 
 def pairs_to_csr(pairs: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
