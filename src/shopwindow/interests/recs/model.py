@@ -20,12 +20,13 @@ most popular items.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,6 +70,30 @@ DEFAULTS: dict[str, Any] = {
 # Used only when scoring: the tuner varies them on one fitted model.
 SCORE_PARAMS = ("alpha", "beta", "als_weight", "als_social", "gf_weight", "dae_weight")
 _TIE = 1e-6  # popularity tie-break scale: far below any real score difference
+# A single request over a catalogue with at least this many items outside the core scores
+# those items lazily (see `_Tail`); below it, one dense pass over every item is cheaper.
+TAIL_PRUNE_MIN_ITEMS = 20_000
+_TAIL_BLOCK = 8192
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tail:
+    """The items outside the core, ordered by the norm of their ALS factors (largest first).
+
+    Outside the core an item's score is als_weight · (y·u) / max|Y·u| plus its popularity
+    tie-break, and |y·u| ≤ ‖y‖·‖u‖ (Cauchy–Schwarz). Scanning the tail in this order, a
+    request can stop as soon as the next norm can neither raise max|Y·u| nor lift an item
+    above the k-th score found so far: on a 500,000-item catalogue the long tail's factors
+    are short (rarely seen items) and a request reads a few blocks instead of every row.
+    Hand-written: an approximate nearest-neighbour index would give approximate results;
+    this gives exactly the dense ranking."""
+
+    core_Y: np.ndarray  # factors of the core items, in core order
+    items: np.ndarray  # tail item indices, by factor norm descending
+    Y: np.ndarray  # their factors, in that order (contiguous)
+    norms: np.ndarray
+    tie: np.ndarray
+    tie_max: float
 
 
 class SocialRecommender:
@@ -92,6 +117,7 @@ class SocialRecommender:
         self._dae: DaeWeights | None = None
         self._counts = np.empty(0, dtype=np.float32)
         self._tie = np.empty(0, dtype=np.float32)
+        self._tail: _Tail | None = None
         self.fit_seconds = 0.0
 
     # ------------------------------------------------------------------ training
@@ -113,6 +139,7 @@ class SocialRecommender:
         self._core = _head_core(counts, int(p["min_item_count"]), int(p["max_dense_items"]))
         self._B = self._Y = self._YtY = self._V = self._gf_in = self._gf_out = None
         self._dae = None
+        self._tail = None
         report("prepared", 0.05)
         dense = len(self._core) > 0
         if dense:
@@ -144,8 +171,11 @@ class SocialRecommender:
 
     def _prepare_serving(self) -> None:
         """Cache X[:, core] @ B (see `user_rows_max_cells`): the friends' part of a
-        single user's EASE scores becomes a weighted sum of a few cached rows."""
+        single user's EASE scores becomes a weighted sum of a few cached rows. Also order a
+        long tail (`_Tail`), so that the first request does not pay for it."""
         self._UB = None
+        self._tail = None
+        self._tail_index()
         R = self._R
         if (self._B is None or R is None or self._S is None or not self._S.nnz
                 or R.shape[0] * len(self._core) > int(self.params["user_rows_max_cells"])):
@@ -222,13 +252,22 @@ class SocialRecommender:
                   S_row: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and scores, without the user's own items and `exclude`."""
         own, friends, weights = self._one_user(user, R_row, S_row)
+        excluded = np.asarray(exclude if exclude is not None else [], dtype=np.int64)
         # One user's products are tiny: BLAS threads only add hand-off latency (tens of ms
         # on a loaded machine), so a single request runs single-threaded.
         with _blas_controller().limit(limits=1, user_api="blas"):
-            scores = self._score_one(own, friends, weights)
+            some = self._score_some(own, friends, weights, k + len(own) + len(excluded))
+            if some is None:
+                scores = self._score_one(own, friends, weights)
+        if some is not None:
+            # the core and the scanned part of the tail, by item index (ties: lower first)
+            items, scores = some
+            scores[np.isin(items, own) | np.isin(items, excluded)] = -np.inf
+            pos, vals = top_k(scores, k)
+            return items[pos], vals
         scores[own] = -np.inf
-        if exclude is not None and len(exclude):
-            scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
+        if len(excluded):
+            scores[excluded] = -np.inf
         return top_k(scores, k)
 
     # ------------------------------------------------------- single-user scoring
@@ -278,9 +317,19 @@ class SocialRecommender:
         np.add.at(mean, R.indices[pos], np.repeat(w, lengths) * R.data[pos])
         return mean
 
-    def _score_one(self, own: np.ndarray, friends: np.ndarray,
-                   weights: np.ndarray) -> np.ndarray:
-        """Scores of every item for one user (what `score` gives for that row)."""
+    @overload
+    def _score_one(self, own: np.ndarray, friends: np.ndarray, weights: np.ndarray,
+                   core_only: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def _score_one(self, own: np.ndarray, friends: np.ndarray, weights: np.ndarray,
+                   core_only: Literal[True]) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def _score_one(self, own: np.ndarray, friends: np.ndarray, weights: np.ndarray,
+                   core_only: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
+        """Scores of every item for one user (what `score` gives for that row). With
+        `core_only`: (the scores before the ALS member and the tie-break, the ALS user
+        vector or None), for `_score_some`."""
         p = self.params
         n_items = self.n_items
         x = np.zeros(n_items, dtype=np.float32)
@@ -324,15 +373,94 @@ class SocialRecommender:
             xa = xs if self._B is None else smoothed(float(p["als_social"]))
             if not len(own):
                 xa = xs
-            idx = np.flatnonzero(xa)
-            if len(idx):
-                conf = float(p["als_alpha"]) * xa[idx]
-                Yi = self._Y[idx]
-                A = self._gram() + (Yi.T * conf) @ Yi
-                u = np.linalg.solve(A, Yi.T @ (1.0 + conf)).astype(np.float32)
+            u = self._als_user(xa)
+            if u is not None:
+                if core_only:
+                    return out, u
                 out += weight * _unit(self._Y @ u)
+        if core_only:
+            return out, None
         out += self._tie
         return out
+
+    def _als_user(self, xa: np.ndarray) -> np.ndarray | None:
+        """The ALS user vector folded in from the dense row `xa` (None for an empty row)."""
+        assert self._Y is not None
+        idx = np.flatnonzero(xa)
+        if not len(idx):
+            return None
+        conf = float(self.params["als_alpha"]) * xa[idx]
+        Yi = self._Y[idx]
+        A = self._gram() + (Yi.T * conf) @ Yi
+        return np.linalg.solve(A, Yi.T @ (1.0 + conf)).astype(np.float32)
+
+    def _tail_index(self) -> _Tail | None:
+        """The tail ordering (built once per fitted or loaded model), if it pays off."""
+        if self._B is None or self._Y is None or not self.params["als_weight"]:
+            return None
+        n_tail = self.n_items - len(self._core)
+        if n_tail < max(TAIL_PRUNE_MIN_ITEMS, 1):
+            return None
+        if self._tail is None:
+            tail = np.ones(self.n_items, dtype=bool)
+            tail[self._core] = False
+            items = np.flatnonzero(tail)
+            norms = np.linalg.norm(self._Y[items], axis=1).astype(np.float32)
+            order = np.argsort(-norms, kind="stable")
+            items = items[order]
+            tie = self._tie[items]
+            self._tail = _Tail(np.ascontiguousarray(self._Y[self._core]), items,
+                               np.ascontiguousarray(self._Y[items]), norms[order], tie,
+                               float(tie.max(initial=0.0)))
+        return self._tail
+
+    def _score_some(self, own: np.ndarray, friends: np.ndarray, weights: np.ndarray,
+                    need: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(items, scores) holding at least every item that can rank among the `need` best
+        of `_score_one` (items in ascending order, scores as `_score_one` gives them), or
+        None where the tail is not worth pruning (small catalogue, no ALS user vector)."""
+        tail = self._tail_index()
+        if tail is None:
+            return None
+        dense, u = self._score_one(own, friends, weights, core_only=True)
+        if u is None:
+            return None
+        weight = np.float32(self.params["als_weight"])
+        core = self._core
+        als_core = tail.core_Y @ u
+        top = np.abs(als_core).max(initial=0.0)
+        norm_u = float(np.linalg.norm(u))
+        blocks: list[np.ndarray] = []
+        j, n_tail = 0, len(tail.items)
+        # 1. max|Y·u| over every item: scan until no further norm can exceed it
+        while j < n_tail and norm_u * float(tail.norms[j]) > top:
+            blocks.append(tail.Y[j:j + _TAIL_BLOCK] @ u)
+            top = max(top, np.abs(blocks[-1]).max())
+            j = min(j + _TAIL_BLOCK, n_tail)
+        if not top > 0:
+            return None
+        core_scores = dense[core] + weight * (als_core / top) + self._tie[core]
+        parts = [core_scores] + [weight * (b / top) + tail.tie[i * _TAIL_BLOCK:
+                                                                i * _TAIL_BLOCK + len(b)]
+                                 for i, b in enumerate(blocks)]
+        scores = np.concatenate(parts)
+
+        def kth() -> float:
+            if len(scores) < need:
+                return -np.inf
+            return float(np.partition(scores, len(scores) - need)[len(scores) - need])
+
+        # 2. then until no unscanned item can reach the need-th score
+        bound = kth()
+        while j < n_tail and (float(weight) * norm_u * float(tail.norms[j]) / float(top)
+                              + tail.tie_max >= bound):
+            b = tail.Y[j:j + _TAIL_BLOCK] @ u
+            scores = np.concatenate([scores, weight * (b / top) + tail.tie[j:j + len(b)]])
+            j += len(b)
+            bound = kth()
+        items = np.concatenate([core, tail.items[:j]])
+        order = np.argsort(items, kind="stable")
+        return items[order], scores[order]
 
     def _dae_one(self, row: np.ndarray) -> np.ndarray:
         """`_dae_scores` for one dense input row over the core."""
