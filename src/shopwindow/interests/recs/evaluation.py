@@ -91,12 +91,8 @@ def evaluate_items(ds: Dataset, ours_params: dict[str, Any] | None = None,
         progress(f"fit {name}", 0.0)
         model.fit(ds.train, ds.social)
         progress(f"evaluate {name}", 0.0)
-        stage = f"evaluate {name}"
-
-        def step(frac: float, stage: str = stage) -> None:
-            progress(stage, frac)
-
-        figures = evaluate(model, ds.train, ds.test, (10, 20), progress=step)
+        figures = evaluate(model, ds.train, ds.test, (10, 20),
+                           progress=partial(progress, f"evaluate {name}"))
         figures["fit_seconds"] = float(model.fit_seconds)
         if model is ours:
             figures.update(_latency(lambda u: ours.recommend(u, 20), sample))
@@ -129,10 +125,11 @@ def split_links(S: sp.csr_matrix, fraction: float = 0.2,
 
 
 def link_metrics(model: _Model, train: sp.csr_matrix, test: sp.csr_matrix,
-                 ks: tuple[int, ...] = (10, 20)) -> dict[str, float]:
+                 ks: tuple[int, ...] = (10, 20),
+                 progress: Callable[[float], None] | None = None) -> dict[str, float]:
     """Mean Recall/NDCG/Precision of suggested accounts over users with held-out links
     (the user and the accounts already linked in training are never counted)."""
-    return evaluate(model, train, test, ks, exclude_self=True)
+    return evaluate(model, train, test, ks, exclude_self=True, progress=progress)
 
 
 def evaluate_links(ds: Dataset, ours_params: dict[str, Any] | None = None, *,
@@ -149,8 +146,8 @@ def evaluate_links(ds: Dataset, ours_params: dict[str, Any] | None = None, *,
     for name, model in candidates:
         progress(f"fit {name}", 0.0)
         model.fit(train_g, ds.train)
-        progress(f"evaluate {name}", 0.5)
-        figures = link_metrics(model, train_g, test_g)
+        figures = link_metrics(model, train_g, test_g,
+                               progress=partial(progress, f"evaluate {name}"))
         figures["fit_seconds"] = float(model.fit_seconds)
         if isinstance(model, LinkPredictor):
             figures.update(_latency(partial(model.recommend, k=20), sample))
