@@ -34,9 +34,14 @@ def _undirected(S: sp.csr_matrix) -> sp.csr_matrix:
     return g
 
 
-def _scale_rows(m: np.ndarray) -> np.ndarray:
+def _scale_rows(m: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """`m` (non-negative, a temporary: changed in place) with rows scaled to a maximum of
+    1, times `weight`; in place because these are batch × every account."""
     top = m.max(axis=1, keepdims=True)
-    return np.divide(m, top, out=np.zeros_like(m), where=top > 0)
+    np.divide(m, top, out=m, where=top > 0)  # a row with maximum 0 is all zeros already
+    if weight != 1.0:
+        m *= weight
+    return m
 
 
 class LinkPredictor:
@@ -93,11 +98,11 @@ class LinkPredictor:
         p = self.params
         out = np.zeros((len(users), self._G.shape[0]), dtype=np.float32)
         if p["w_aa"]:
-            out += p["w_aa"] * _scale_rows(_dense(rows @ self._G_aa))
+            out += _scale_rows(_dense(rows @ self._G_aa), p["w_aa"])
         if p["w_ra"]:
-            out += p["w_ra"] * _scale_rows(_dense(rows @ self._G_ra))
+            out += _scale_rows(_dense(rows @ self._G_ra), p["w_ra"])
         if p["w_interest"] and self._Rn is not None and self._RnT is not None:
-            out += p["w_interest"] * _scale_rows(_dense(self._Rn[users] @ self._RnT))
+            out += _scale_rows(_dense(self._Rn[users] @ self._RnT), p["w_interest"])
         out += self._tie
         return out
 
