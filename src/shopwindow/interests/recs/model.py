@@ -429,7 +429,9 @@ class SocialRecommender:
         core = self._core
         als_core = tail.core_Y @ u
         top = np.abs(als_core).max(initial=0.0)
-        norm_u = float(np.linalg.norm(u))
+        # ‖u‖ with a margin of 10⁻⁵: float32 dot products may round a little above the
+        # exact Cauchy–Schwarz bound, and a missed item must never be one that ranks
+        norm_u = float(np.linalg.norm(u)) * (1.0 + 1e-5)
         blocks: list[np.ndarray] = []
         j, n_tail = 0, len(tail.items)
         # 1. max|Y·u| over every item: scan until no further norm can exceed it
