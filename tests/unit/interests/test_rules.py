@@ -118,3 +118,42 @@ def test_diversify_penalties_multiply_across_facets_and_ignore_none() -> None:
     got = [item[0] for _s, item in rules.diversify(scored, 4, _facets, {"vertical": 0.85})]
     assert got == ["a", "b", "c", "d"]
     assert rules.diversify([], 3, _facets) == []
+
+
+def _diversify_reference(scored: list[tuple[float, tuple[str, str, str | None]]], k: int,
+                         pens: dict[str, float]) -> list[tuple[float, tuple[str, str, str | None]]]:
+    """The plain O(k·n) greedy that `diversify` must equal."""
+    used: dict[tuple[str, str], int] = {}
+    left, out = list(range(len(scored))), []
+    while left and len(out) < k:
+        def eff(i: int) -> float:
+            v = scored[i][0]
+            for f, val in _facets(scored[i][1]).items():
+                if val is not None and f in pens:
+                    v *= pens[f] ** used.get((f, val), 0)
+            return v
+        best = max(left, key=lambda i: (eff(i), -i))
+        left.remove(best)
+        out.append(scored[best])
+        for f, val in _facets(scored[best][1]).items():
+            if val is not None and f in pens:
+                used[(f, val)] = used.get((f, val), 0) + 1
+    return out
+
+
+def test_diversify_equals_the_plain_greedy_on_random_pages() -> None:
+    import random
+
+    rng = random.Random(7)
+    for trial in range(200):
+        n = rng.randint(0, 60)
+        scored = [(float(rng.choice([0.5, 1.0, 1.25, rng.random() * 3])),
+                   (f"c{rng.randint(0, 5)}", f"s{rng.randint(0, 2)}",
+                    rng.choice([None, "beauty", "tech", "food"]))) for _ in range(n)]
+        pens = rng.choice([dict(rules.DIVERSITY_PENALTIES), {"creator": 0.5},
+                           {"creator": 0.7, "vertical": 1.0}, {}])
+        k = rng.randint(1, 70)
+        want = _diversify_reference(scored, k, pens)
+        assert rules.diversify(scored, k, _facets, pens) == want, trial
+    with pytest.raises(ValueError):
+        rules.diversify([(1.0, ("a", "s", None))], 1, _facets, {"creator": 1.5})
