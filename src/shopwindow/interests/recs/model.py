@@ -300,22 +300,26 @@ class SocialRecommender:
             friends, weights = friends[keep], weights[keep]
         return np.sort(own).astype(np.int64), friends.astype(np.int64), weights
 
-    def _friends_mean(self, friends: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _friends_mean(self, friends: np.ndarray,
+                      w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense mean of the linked users' training rows with row weights `w` (summing to
-        1, as `row_normalise` makes them)."""
+        1, as `row_normalise` makes them), and the items where it is non-zero (sorted):
+        a long catalogue is not scanned again to find them."""
         R = self._fitted_R()
         mean = np.zeros(R.shape[1], dtype=np.float32)
+        none = np.empty(0, dtype=np.int64)
         if not len(friends):
-            return mean
+            return mean, none
         lo, hi = R.indptr[friends], R.indptr[friends + 1]
         lengths = hi - lo
         if not lengths.sum():
-            return mean
+            return mean, none
         # positions of every linked row's entries in R's arrays, without a Python loop
         starts = np.repeat(lo - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         pos = starts + np.arange(lengths.sum())
         np.add.at(mean, R.indices[pos], np.repeat(w, lengths) * R.data[pos])
-        return mean
+        support = np.unique(R.indices[pos]).astype(np.int64)
+        return mean, support[mean[support] != 0]
 
     @overload
     def _score_one(self, own: np.ndarray, friends: np.ndarray, weights: np.ndarray,
@@ -336,8 +340,8 @@ class SocialRecommender:
         x[own] = 1.0
         w = (weights / np.float32(weights.sum(dtype=np.float32))).astype(np.float32) \
             if len(weights) else weights
-        mean = self._friends_mean(friends, w) if self._S is not None else None
-        has_friends = mean is not None and bool(mean.any())
+        mean, support = self._friends_mean(friends, w) if self._S is not None else (None, None)
+        has_friends = support is not None and len(support) > 0
 
         def smoothed(alpha: float) -> np.ndarray:
             if alpha <= 0 or not has_friends:
@@ -373,7 +377,10 @@ class SocialRecommender:
             xa = xs if self._B is None else smoothed(float(p["als_social"]))
             if not len(own):
                 xa = xs
-            u = self._als_user(xa)
+            # xa's non-zero items without a scan of the catalogue: the user's own, plus the
+            # friends' when xa is the smoothed row
+            idx = own if xa is x else np.union1d(own, support) if support is not None else own
+            u = self._als_user(xa, idx)
             if u is not None:
                 if core_only:
                     return out, u
@@ -383,10 +390,10 @@ class SocialRecommender:
         out += self._tie
         return out
 
-    def _als_user(self, xa: np.ndarray) -> np.ndarray | None:
-        """The ALS user vector folded in from the dense row `xa` (None for an empty row)."""
+    def _als_user(self, xa: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+        """The ALS user vector folded in from the dense row `xa` whose non-zero entries
+        are at the sorted indices `idx` (None for an empty row)."""
         assert self._Y is not None
-        idx = np.flatnonzero(xa)
         if not len(idx):
             return None
         conf = float(self.params["als_alpha"]) * xa[idx]
