@@ -87,14 +87,14 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     else:
         threshold = np.partition(scores, m - k, axis=1)[:, m - k]
     mask = scores >= threshold[:, None]
-    counts = mask.sum(axis=1)
+    counts = np.count_nonzero(mask, axis=1)
     out = np.empty((n, k), dtype=np.int64)
     wide = (counts > _candidates_limit(k)) | (counts < k)
     for r in np.flatnonzero(wide):
         out[r] = _top_k_row_exact(scores[r], k)
     narrow = np.flatnonzero(~wide)
     if len(narrow):
-        rows, cols = np.nonzero(mask[narrow])
+        rows, cols = np.nonzero(mask if len(narrow) == n else mask[narrow])
         order = np.lexsort((cols, -scores[narrow[rows], cols], rows))
         rows, cols = rows[order], cols[order]
         starts = np.concatenate([[0], np.cumsum(counts[narrow])[:-1]])
