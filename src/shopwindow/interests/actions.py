@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shopwindow.accounts import queries as accounts_q
 from shopwindow.core.clock import utcnow
-from shopwindow.core.errors import Conflict, Forbidden, Invalid
+from shopwindow.core.errors import Conflict, Forbidden, Invalid, NotFound
 from shopwindow.core.ids import new_id
 from shopwindow.db.upsert import insert_ignore
 from shopwindow.interests import queries, rules
@@ -173,8 +173,11 @@ def set_ranked_home(session: Session, account_id: int, enabled: bool) -> None:
 
 
 def dismiss(session: Session, account_id: int, kind: str, target_id: int) -> bool:
-    """Never recommend this product or account to this account again; True if new."""
+    """Never recommend this product or account (or anything of this vertical: "show less
+    of this topic") to this account again; True if new. An unknown vertical is NotFound."""
     rules.check_dismiss_kind(kind)
+    if kind == "vertical" and session.get(Vertical, int(target_id)) is None:
+        raise NotFound("No such vertical", field="id", rule="exists")
     added = insert_ignore(session, Dismissal.__table__, [dict(
         id=new_id(), account_id=account_id, kind=kind, target_id=int(target_id),
         created_at=utcnow())])

@@ -49,7 +49,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 def _vertical_choices(request: Request, session: Any) -> list[dict[str, Any]]:
     zh = _zh(request)
-    return [{"slug": v.slug, "name": v.name_zh if zh else v.name_en}
+    return [{"slug": v.slug, "name": v.name_zh if zh else v.name_en, "id": v.id}
             for v in queries.list_verticals(session)]
 
 
@@ -118,6 +118,7 @@ def interest_settings(request: Request, session: DbSession, auth: OptionalAuth,
                 picked=set(queries.picked_slugs(session, me.id)),
                 ranked_home=queries.ranked_home_enabled(session, me.id),
                 summary=serving.profile_summary(session, me.id), zh=_zh(request),
+                vertical_ids={v.slug: v.id for v in queries.list_verticals(session)},
                 next="/settings/interests?saved=1", errors={}, mode="settings", saved=saved)
 
 
@@ -174,17 +175,31 @@ def suggested_people(request: Request, session: DbSession, auth: OptionalAuth,
                 people=people_items(request, people), current_url="/people/suggested")
 
 
-@router.post("/recommendations/dismiss")
-async def dismiss(request: Request, session: DbSession, auth: OptionalAuth) -> Response:
-    """Stop recommending a product or an account."""
+async def _dismissal_form(request: Request, auth: OptionalAuth) -> tuple[int, str, int, str]:
+    """(viewer id, kind, target id, where to go back) of a dismiss/undismiss form."""
     me = require_viewer(auth)
     form = await request.form()
     require_csrf(request, auth, str(form.get("csrf_token") or ""))
     raw = str(form.get("id") or "")
     if not raw.isdigit() or len(raw) > 19 or int(raw) >= 1 << 63:
         raise NotFound("Not found", field="id", rule="exists")
-    actions.dismiss(session, me.id, str(form.get("kind") or ""), int(raw))
-    return redirect(safe_next(str(form.get("next") or ""), "/discover"))
+    return me.id, str(form.get("kind") or ""), int(raw), str(form.get("next") or "")
+
+
+@router.post("/recommendations/dismiss")
+async def dismiss(request: Request, session: DbSession, auth: OptionalAuth) -> Response:
+    """Stop recommending a product, an account or a topic (vertical)."""
+    me_id, kind, target, back = await _dismissal_form(request, auth)
+    actions.dismiss(session, me_id, kind, target)
+    return redirect(safe_next(back, "/discover"))
+
+
+@router.post("/recommendations/undismiss")
+async def undismiss(request: Request, session: DbSession, auth: OptionalAuth) -> Response:
+    """Recommend a dismissed product, account or topic again."""
+    me_id, kind, target, back = await _dismissal_form(request, auth)
+    actions.undismiss(session, me_id, kind, target)
+    return redirect(safe_next(back, "/settings/interests"))
 
 
 # ------------------------------------------------------------------ operator

@@ -71,6 +71,14 @@ def dismissed_ids(session: Session, account_id: int, kind: str) -> set[int]:
     return set(session.scalars(stmt))
 
 
+def muted_verticals(session: Session, account_id: int) -> dict[str, int]:
+    """Slug → id of the verticals (topics) this account asked to see less of."""
+    stmt = (select(Vertical.slug, Vertical.id)
+            .join(Dismissal, Dismissal.target_id == Vertical.id)
+            .where(Dismissal.account_id == account_id, Dismissal.kind == "vertical"))
+    return {str(slug): int(vid) for slug, vid in session.execute(stmt)}
+
+
 def preference(session: Session, account_id: int) -> Preference | None:
     """The account's recommendation settings row, if any."""
     return session.get(Preference, account_id)

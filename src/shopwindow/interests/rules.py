@@ -62,7 +62,7 @@ INTERACTION_WEIGHTS: dict[str, float] = {
     "picked": 5.0,
 }
 
-DISMISS_KINDS = ("product", "account")
+DISMISS_KINDS = ("product", "account", "vertical")  # vertical: "show less of this topic"
 K = TypeVar("K")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
@@ -85,9 +85,9 @@ def check_name(name: str, field: str) -> str:
 
 
 def check_dismiss_kind(kind: str) -> str:
-    """Dismissals are for products or accounts."""
+    """Dismissals are for products, accounts or verticals (topics)."""
     if kind not in DISMISS_KINDS:
-        raise Invalid("Kind must be product or account", field="kind", rule="enum")
+        raise Invalid("Kind must be product, account or vertical", field="kind", rule="enum")
     return kind
 
 

@@ -305,6 +305,8 @@ def discover_products(session: Session, account_id: int | None, k: int = 20, *,
         if hidden and all(c in hidden for c in e.creator_ids):
             continue
         v = ctx.vertical_of.get(pid)
+        if v in prof.muted:  # "show less of this topic": none of it in discovery
+            continue
         interest = vweights.get(v, 0.0) / vmax if v else 0.0
         s = 2.0 * max(0.0, scores.get(pid, 0.0)) / smax + interest + 0.25 * ctx.pop[pid]
         ranked.append((s, pid))
@@ -534,6 +536,7 @@ class ProfileSummary:
     verticals: list[tuple[str, str, str, float]]  # slug, English, Chinese, share
     creators: list[tuple[Any, float]]  # account, share
     products: list[tuple[int, float]]  # product id, share
+    muted: list[tuple[str, str, str, int]] = field(default_factory=list)  # slug, en, zh, id
 
 
 def profile_summary(session: Session, account_id: int, n: int = 5) -> ProfileSummary:
@@ -553,4 +556,7 @@ def profile_summary(session: Session, account_id: int, n: int = 5) -> ProfileSum
     creators = [(people[c], w) for c, w in
                 shares({c: w for c, w in prof.creators.items()
                         if c in people and people[c].deleted_at is None})]
-    return ProfileSummary(verts, creators, shares(prof.products))
+    muted = sorted((slug, ctx.slugs[slug][0], ctx.slugs[slug][1], vid)
+                   for slug, vid in queries.muted_verticals(session, account_id).items()
+                   if slug in ctx.slugs)
+    return ProfileSummary(verts, creators, shares(prof.products), muted)

@@ -9,6 +9,7 @@ import pytest
 
 from shopwindow.accounts import actions as accounts
 from shopwindow.accounts import queries as accounts_q
+from shopwindow.core.errors import NotFound
 from shopwindow.interests import actions, profiles, queries, serving, training
 from shopwindow.showcase import actions as showcase
 from shopwindow.social import actions as social
@@ -312,3 +313,36 @@ def test_fans_also_like_is_not_one_other_creators_showcase(uow: Any, world: Worl
     assert creators == [world.creators["bella"], world.creators["bella"],
                         world.creators["tess"]], creators
     assert world.products[11] in _ids(block)
+
+
+def test_show_less_of_a_topic_removes_it_from_discovery_and_interests(
+        uow: Any, world: World) -> None:
+    fan = world.fans["fan_a"]
+    beauty = {world.products[n] for n in (1, 2, 3, 4)}
+    with uow() as s:
+        actions.set_picked_interests(s, fan, ["beauty", "digital"])
+        showcase.bookmark_product(s, fan, world.recs[1])
+    with uow() as s:
+        before = set(_ids(serving.discover_products(s, fan, k=9)))
+        vid = queries.find_vertical_by_slug(s, "beauty").id
+    assert before & beauty
+    with uow() as s:
+        assert actions.dismiss(s, fan, "vertical", vid)
+        assert not actions.dismiss(s, fan, "vertical", vid)  # idempotent
+    with uow() as s:
+        after = serving.discover_products(s, fan, k=9)
+        prof = profiles.build_profile(s, fan)
+        summary = serving.profile_summary(s, fan)
+    assert after and not set(_ids(after)) & beauty
+    assert "beauty" not in prof.verticals and prof.muted == {"beauty"}
+    assert "digital" in prof.verticals  # the other picked topic stays
+    assert [v[0] for v in summary.verticals] == ["digital"]
+    assert summary.muted == [("beauty", "Beauty", "美妆护肤", vid)]
+    with uow() as s:
+        actions.undismiss(s, fan, "vertical", vid)
+    with uow() as s:
+        again = set(_ids(serving.discover_products(s, fan, k=9)))
+        assert serving.profile_summary(s, fan).muted == []
+    assert again & beauty
+    with uow() as s, pytest.raises(NotFound):
+        actions.dismiss(s, fan, "vertical", 424242)

@@ -78,6 +78,30 @@ def test_platform_api_interests_products_and_reasons_in_chinese(client: Any, uow
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
+def test_show_less_of_a_topic_through_the_api(client: Any, uow: Any, world: Any,
+                                              session: Any) -> None:
+    from shopwindow.interests import queries
+
+    tok = token_for(uow, world.fans["newbie"], "read write")
+    vid = str(queries.find_vertical_by_slug(session, "pets").id)
+    url = "/api/sw/v1/recommendations/dismissals"
+    r = client.post(url, json={"kind": "vertical", "id": vid}, headers=_auth(tok))
+    assert r.status_code == 204
+    ids = {i["product_id"] for i in client.get(
+        "/api/sw/v1/recommendations/products?limit=20", headers=_auth(tok)).json()}
+    assert ids and not ids & {str(world.products[n]) for n in (21, 22)}
+    r = client.post(url, json={"kind": "vertical", "id": "4242"}, headers=_auth(tok))
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["field"] == "id", r.json()
+    r = client.post(url, json={"kind": "planet", "id": vid}, headers=_auth(tok))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
+    r = client.delete(f"{url}/vertical/{vid}", headers=_auth(tok))
+    assert r.status_code == 204
+    ids = {i["product_id"] for i in client.get(
+        "/api/sw/v1/recommendations/products?limit=20", headers=_auth(tok)).json()}
+    assert ids & {str(world.products[n]) for n in (21, 22)}
+
+
 def test_product_discovery_pages_with_offset(client: Any, uow: Any, world: Any) -> None:
     tok = token_for(uow, world.fans["newbie"], "read")
     url = "/api/sw/v1/recommendations/products"

@@ -221,3 +221,39 @@ def test_discover_pages_on_without_repeating_products(client: Any, world: Any,
     assert "That is all for now" in html and 'data-product-id="' not in html
     for bad in ("0", "-3", "x", "99999999999999999999"):  # clamped, never an error
         assert client.get(f"/discover?page={bad}", headers=HTML).status_code == 200
+
+
+def test_show_less_of_a_topic_from_the_interest_settings(client: Any, world: Any) -> None:
+    sign_up(client, "tina")
+    r = _post(client, "/settings/interests", {"verticals": ["beauty", "pets"]},
+              "/settings/interests")
+    assert r.status_code == 303
+    html = client.get("/settings/interests", headers=HTML).text
+    m = re.search(r'<li data-slug="beauty">.*?name="kind" value="vertical">'
+                  r'<input type="hidden" name="id" value="(\d+)">', html, re.S)
+    assert m, html
+    vid = m.group(1)
+    assert "Topics you see less of" not in html
+    r = _post(client, "/recommendations/dismiss",
+              {"kind": "vertical", "id": vid, "next": "/settings/interests"},
+              "/settings/interests")
+    assert r.status_code == 303 and r.headers["location"] == "/settings/interests"
+    html = client.get("/settings/interests", headers=HTML).text
+    section = html.split("Topics you see less of", 1)[1]
+    assert 'data-slug="beauty"' in section and "Show again" in section
+    assert not re.search(r'<li data-slug="beauty">Beauty <span class="muted">', html)
+    beauty = {str(world.products[n]) for n in (1, 2, 3, 4)}
+    shown = set(re.findall(r'data-product-id="(\d+)"',
+                           client.get("/discover", headers=HTML).text))
+    assert shown and not shown & beauty
+    r = _post(client, "/recommendations/undismiss",
+              {"kind": "vertical", "id": vid, "next": "/settings/interests"},
+              "/settings/interests")
+    assert r.status_code == 303
+    assert "Topics you see less of" not in client.get("/settings/interests", headers=HTML).text
+    shown = set(re.findall(r'data-product-id="(\d+)"',
+                           client.get("/discover", headers=HTML).text))
+    assert shown & beauty
+    for bad in ({"kind": "vertical", "id": "999"}, {"kind": "vertical", "id": "x"}):
+        r = _post(client, "/recommendations/dismiss", bad, "/settings/interests")
+        assert r.status_code == 404
