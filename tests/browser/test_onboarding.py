@@ -83,3 +83,72 @@ def test_sign_up_pick_interests_see_matching_suggestions_follow(
         .to_have_attribute("aria-pressed", "true")
     assert errors == [], errors
     ctx.close()
+
+
+def test_show_less_of_a_topic_and_page_through_discover(
+        live_server: str, browser: Any, world: World,  # noqa: F811
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from playwright.sync_api import expect
+
+    from shopwindow.interests import pages
+
+    monkeypatch.setattr(pages, "DISCOVER_SIZE", 4)  # 9 products: pages of 4, 4 and 1
+    shot = Shots(request.node.name)
+    errors: list[str] = []
+    ctx = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
+                              locale="en-US")
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and "/showcase/img" not in r.url else None)
+
+    page.goto("/auth/sign_up")
+    page.get_by_label("Username", exact=True).fill("lumi")
+    page.get_by_label("E-mail").fill("lumi@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(re.compile(r".*/onboarding/interests"))
+    page.get_by_label("Beauty").check()
+    page.get_by_label("Pets").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{live_server}/")
+
+    def every_page() -> list[str]:
+        """The product titles of /discover, following "More products" to the end."""
+        page.goto("/discover")
+        seen: list[str] = []
+        while True:
+            seen += page.locator(".interest-grid .rec-tile-title").all_inner_texts()
+            more = page.get_by_role("link", name="More products")
+            if not more.count():
+                return seen
+            more.click()
+            page.wait_for_load_state()
+
+    seen = every_page()  # every product once, over three pages
+    assert len(seen) == len(set(seen)) == 9, seen
+    shot(page, "last-page")
+
+    page.goto("/settings/interests")
+    beauty = page.locator('.interest-summary li[data-slug="beauty"]')
+    beauty.get_by_role("button", name="Show less").click()
+    page.wait_for_url(f"{live_server}/settings/interests")
+    muted = page.locator(".interest-muted")
+    expect(muted.get_by_role("heading", name="Topics you see less of")).to_be_visible()
+    expect(muted.locator('li[data-slug="beauty"]')).to_be_visible()
+    expect(page.locator('.interest-summary li[data-slug="beauty"]')).to_have_count(0)
+    expect(page.get_by_label("Beauty")).not_to_be_checked()  # no longer a picked topic
+    shot(page, "muted")
+
+    titles = every_page()
+    assert len(titles) == 5 and not any(t.startswith("Beauty") for t in titles), titles
+    assert titles[0].startswith("Pets thing"), titles  # the remaining picked topic leads
+
+    page.goto("/settings/interests")
+    muted.locator('li[data-slug="beauty"]').get_by_role("button", name="Show again").click()
+    page.wait_for_url(f"{live_server}/settings/interests")
+    expect(page.locator(".interest-muted")).to_have_count(0)
+    titles = every_page()
+    assert sum(t.startswith("Beauty thing") for t in titles) == 4, titles
+    assert errors == [], errors
+    ctx.close()

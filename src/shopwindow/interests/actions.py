@@ -133,6 +133,10 @@ def set_picked_interests(session: Session, account_id: int, slugs: Iterable[str]
     if unknown:
         raise Invalid(f"Unknown interest: {unknown[0]}", field="verticals", rule="known_vertical")
     session.execute(delete(ExplicitInterest).where(ExplicitInterest.account_id == account_id))
+    # picking a topic the account had muted ("show less") means it wants it again
+    session.execute(delete(Dismissal).where(
+        Dismissal.account_id == account_id, Dismissal.kind == "vertical",
+        Dismissal.target_id.in_([known[s].id for s in wanted])))
     now = utcnow()
     insert_ignore(session, ExplicitInterest.__table__,
                   [dict(account_id=account_id, vertical_id=known[s].id, created_at=now)
@@ -176,8 +180,13 @@ def dismiss(session: Session, account_id: int, kind: str, target_id: int) -> boo
     """Never recommend this product or account (or anything of this vertical: "show less
     of this topic") to this account again; True if new. An unknown vertical is NotFound."""
     rules.check_dismiss_kind(kind)
-    if kind == "vertical" and session.get(Vertical, int(target_id)) is None:
-        raise NotFound("No such vertical", field="id", rule="exists")
+    if kind == "vertical":
+        if session.get(Vertical, int(target_id)) is None:
+            raise NotFound("No such vertical", field="id", rule="exists")
+        # seeing less of a topic and having picked it contradict each other: the newer wins
+        session.execute(delete(ExplicitInterest).where(
+            ExplicitInterest.account_id == account_id,
+            ExplicitInterest.vertical_id == int(target_id)))
     added = insert_ignore(session, Dismissal.__table__, [dict(
         id=new_id(), account_id=account_id, kind=kind, target_id=int(target_id),
         created_at=utcnow())])

@@ -336,6 +336,7 @@ def test_show_less_of_a_topic_removes_it_from_discovery_and_interests(
     assert after and not set(_ids(after)) & beauty
     assert "beauty" not in prof.verticals and prof.muted == {"beauty"}
     assert "digital" in prof.verticals  # the other picked topic stays
+    assert prof.picked == ["digital"]  # muting a picked topic un-picks it
     assert [v[0] for v in summary.verticals] == ["digital"]
     assert summary.muted == [("beauty", "Beauty", "美妆护肤", vid)]
     with uow() as s:
@@ -344,5 +345,10 @@ def test_show_less_of_a_topic_removes_it_from_discovery_and_interests(
         again = set(_ids(serving.discover_products(s, fan, k=9)))
         assert serving.profile_summary(s, fan).muted == []
     assert again & beauty
+    with uow() as s:  # picking a muted topic again un-mutes it
+        actions.dismiss(s, fan, "vertical", vid)
+        actions.set_picked_interests(s, fan, ["beauty"])
+    with uow() as s:
+        assert queries.muted_verticals(s, fan) == {}
     with uow() as s, pytest.raises(NotFound):
         actions.dismiss(s, fan, "vertical", 424242)
