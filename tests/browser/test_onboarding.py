@@ -31,33 +31,42 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/test.db"
 
 
+def _signed_up(chromium: Any, base_url: str, username: str, picks: list[str],
+               shot: Shots | None = None) -> tuple[Any, Any, list[str]]:
+    """(context, page, errors) of a new account that signed up and picked `picks`."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    ctx = chromium.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
+                               locale="en-US")
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    # Product pictures point at the fictional shop (not reachable here): only our pages count.
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and "/showcase/img" not in r.url else None)
+    page.goto("/auth/sign_up")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("E-mail").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(re.compile(r".*/onboarding/interests\?next=%2F$"))
+    expect(page.get_by_role("heading", name="What are you into?")).to_be_visible()
+    for label in picks:
+        page.get_by_label(label).check()
+    if shot is not None:
+        shot(page, "picker")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base_url}/")
+    return ctx, page, errors
+
+
 def test_sign_up_pick_interests_see_matching_suggestions_follow(
         live_server: str, browser: Any, world: World, session: Any,  # noqa: F811
         request: pytest.FixtureRequest) -> None:
     from playwright.sync_api import expect
 
     shot = Shots(request.node.name)
-    errors: list[str] = []
-    ctx = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
-                              locale="en-US")
-    page = ctx.new_page()
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    # Product pictures point at the fictional shop (not reachable here): only our pages count.
-    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and "/showcase/img" not in r.url else None)
-
-    page.goto("/auth/sign_up")
-    page.get_by_label("Username", exact=True).fill("nova")
-    page.get_by_label("E-mail").fill("nova@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(re.compile(r".*/onboarding/interests\?next=%2F$"))
-    expect(page.get_by_role("heading", name="What are you into?")).to_be_visible()
-    page.get_by_label("Tech").check()
-    page.get_by_label("Pets").check()
-    shot(page, "picker")
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{live_server}/")
+    ctx, page, errors = _signed_up(browser, live_server, "nova", ["Tech", "Pets"], shot)
 
     page.goto("/discover")
     people = page.locator(".interest-people .person")
@@ -94,24 +103,7 @@ def test_show_less_of_a_topic_and_page_through_discover(
 
     monkeypatch.setattr(pages, "DISCOVER_SIZE", 4)  # 9 products: pages of 4, 4 and 1
     shot = Shots(request.node.name)
-    errors: list[str] = []
-    ctx = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
-                              locale="en-US")
-    page = ctx.new_page()
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and "/showcase/img" not in r.url else None)
-
-    page.goto("/auth/sign_up")
-    page.get_by_label("Username", exact=True).fill("lumi")
-    page.get_by_label("E-mail").fill("lumi@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(re.compile(r".*/onboarding/interests"))
-    page.get_by_label("Beauty").check()
-    page.get_by_label("Pets").check()
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{live_server}/")
+    ctx, page, errors = _signed_up(browser, live_server, "lumi", ["Beauty", "Pets"])
 
     def every_page() -> list[str]:
         """The product titles of /discover, following "More products" to the end."""
