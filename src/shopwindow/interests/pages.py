@@ -113,12 +113,13 @@ def interest_settings(request: Request, session: DbSession, auth: OptionalAuth,
                       saved: str | None = None) -> Response:
     """Your picked interests and the ranked-home switch."""
     me = require_viewer(auth)
+    verticals = _vertical_choices(request, session)
     return page(request, session, "interests/onboarding.html",
-                verticals=_vertical_choices(request, session),
+                verticals=verticals,
                 picked=set(queries.picked_slugs(session, me.id)),
                 ranked_home=queries.ranked_home_enabled(session, me.id),
                 summary=serving.profile_summary(session, me.id), zh=_zh(request),
-                vertical_ids={v.slug: v.id for v in queries.list_verticals(session)},
+                vertical_ids={v["slug"]: v["id"] for v in verticals},
                 next="/settings/interests?saved=1", errors={}, mode="settings", saved=saved)
 
 

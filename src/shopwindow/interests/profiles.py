@@ -103,7 +103,7 @@ class Profile:
     engaged: set[int] = field(default_factory=set)  # products with more than impressions
     bookmarked: list[int] = field(default_factory=list)  # newest first
     bought: set[int] = field(default_factory=set)
-    muted: set[str] = field(default_factory=set)  # verticals the account sees less of
+    muted: dict[str, int] = field(default_factory=dict)  # slug → id of topics it sees less of
 
     def top_verticals(self, n: int = 5) -> list[str]:
         """The n strongest verticals, strongest first."""
@@ -149,7 +149,7 @@ def build_profile(session: Session, account_id: int, *,
         for v, share in (creator_verticals or {}).get(followee, {}).items():
             prof.verticals[v] = prof.verticals.get(v, 0.0) + w * share
     # "Show less of this topic" wins over everything the account did or picked
-    prof.muted = set(queries.muted_verticals(session, account_id))
+    prof.muted = queries.muted_verticals(session, account_id)
     for v in prof.muted:
         prof.verticals.pop(v, None)
     return prof

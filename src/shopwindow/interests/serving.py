@@ -557,6 +557,6 @@ def profile_summary(session: Session, account_id: int, n: int = 5) -> ProfileSum
                 shares({c: w for c, w in prof.creators.items()
                         if c in people and people[c].deleted_at is None})]
     muted = sorted((slug, ctx.slugs[slug][0], ctx.slugs[slug][1], vid)
-                   for slug, vid in queries.muted_verticals(session, account_id).items()
+                   for slug, vid in prof.muted.items()
                    if slug in ctx.slugs)
     return ProfileSummary(verts, creators, shares(prof.products), muted)
